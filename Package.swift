@@ -1,0 +1,65 @@
+// swift-tools-version: 6.0
+//
+// RaceLab: a laboratory for the "last item" race.
+//
+// Layers, bottom up:
+//   CLibPQ, CRabbitMQ   system libraries (module map + shim header), nothing else
+//   Postgres, AMQP      thin, domain-free Swift wrappers over them
+//   Sandbox             local PostgreSQL + RabbitMQ servers under .racelab/ (the embedded default)
+//   RaceLab             the domain: requests, outcomes, strategies, worker, stampede, invariants, sandbox
+//   racelab             the command line
+import PackageDescription
+
+let package = Package(
+    name: "RaceLab",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "racelab", targets: ["RaceLabCLI"]),
+        .library(name: "RaceLab", targets: ["RaceLab"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
+        ),
+        .systemLibrary(
+            name: "CRabbitMQ",
+            pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"]), .brew(["rabbitmq-c"])]
+        ),
+        .target(name: "Postgres", dependencies: ["CLibPQ"]),
+        .target(name: "AMQP", dependencies: ["CRabbitMQ"]),
+        .target(name: "Sandbox", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "RaceLab",
+            dependencies: [
+                "Postgres",
+                "AMQP",
+                "Sandbox",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .executableTarget(
+            name: "RaceLabCLI",
+            dependencies: [
+                "RaceLab",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "RaceLabTests", dependencies: ["RaceLab"]),
+        .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["RaceLab", "Postgres", "AMQP"]
+        ),
+    ]
+)

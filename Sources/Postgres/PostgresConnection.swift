@@ -1,0 +1,203 @@
+import CLibPQ
+import Foundation
+
+/// One libpq connection to PostgreSQL.
+///
+/// Owns a C resource, so it is a class, and it is deliberately not `Sendable`: a connection belongs to
+/// the one thread that made it. Every method blocks the calling thread until the server answers;
+/// never call it from a Swift concurrency task.
+public final class PostgresConnection {
+    private let connection: OpaquePointer
+    private var prepared: Set<String> = []
+
+    /// Where this connection points, as `host:port`, for messages.
+    public let server: String
+
+    /// Connects, failing within `connectTimeoutSeconds` when the server cannot be reached.
+    ///
+    /// - Parameter url: a libpq connection URI (`postgresql://user@host:port/db`) or key/value string.
+    ///   A `connect_timeout` in the URL wins over `connectTimeoutSeconds`.
+    /// - Throws: `PostgresError` of kind `.invalidURL` or `.connect`, with a one-line message naming the server.
+    public init(url: String, connectTimeoutSeconds: Int = 5, applicationName: String = "racelab") throws {
+        let options = try PostgresConnection.parse(url)
+        self.server = options.server
+        let keywords = ["connect_timeout", "application_name", "dbname"]
+        let values = [String(connectTimeoutSeconds), applicationName, url]
+        let conn: OpaquePointer? = withCStringArray(keywords) { keys in
+            withCStringArray(values) { vals in PQconnectdbParams(keys, vals, 1) }
+        }
+        guard let conn else {
+            throw PostgresError(kind: .connect, message: "cannot reach PostgreSQL at \(options.server): out of memory")
+        }
+        guard PQstatus(conn) == CONNECTION_OK else {
+            let reason = PostgresConnection.connectFailureReason(String(cString: PQerrorMessage(conn)))
+            PQfinish(conn)
+            throw PostgresError(kind: .connect, message: "cannot reach PostgreSQL at \(options.server): \(reason)")
+        }
+        // NOTICEs ("relation already exists, skipping") would otherwise go straight to stderr.
+        PQsetNoticeProcessor(conn, { _, _ in }, nil)
+        self.connection = conn
+    }
+
+    deinit {
+        PQfinish(connection)
+    }
+
+    /// The server's version as an integer, e.g. `150018` for 15.18.
+    public var serverVersion: Int { Int(PQserverVersion(connection)) }
+
+    /// Whether the connection is still usable (false after the server went away).
+    public var isHealthy: Bool { PQstatus(connection) == CONNECTION_OK }
+
+    /// Runs one or more statements with no parameters (simple query protocol); returns the last result.
+    @discardableResult
+    public func execute(_ sql: String) throws -> PostgresResult {
+        try consume(PQexec(connection, sql), context: sql)
+    }
+
+    /// Runs one statement with text parameters (`$1`, `$2`, …) without preparing it.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [String?] = []) throws -> PostgresResult {
+        let result = withParameterArray(parameters) { values in
+            PQexecParams(connection, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+        }
+        return try consume(result, context: sql)
+    }
+
+    /// Runs a prepared statement, preparing it on this connection the first time its name is seen.
+    @discardableResult
+    public func execute(_ statement: PreparedStatement, _ parameters: [String?] = []) throws -> PostgresResult {
+        if !prepared.contains(statement.name) {
+            _ = try consume(PQprepare(connection, statement.name, statement.sql, 0, nil), context: statement.sql)
+            prepared.insert(statement.name)
+        }
+        let result = withParameterArray(parameters) { values in
+            PQexecPrepared(connection, statement.name, Int32(parameters.count), values, nil, nil, 0)
+        }
+        return try consume(result, context: statement.sql)
+    }
+
+    /// Runs `body` between `BEGIN` and `COMMIT`; rolls back and rethrows when `body` throws.
+    ///
+    /// `body` may also end the transaction itself by returning after calling `rollback()`.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute(Self.begin)
+        do {
+            let value = try body()
+            try execute(Self.commit)
+            return value
+        } catch {
+            _ = try? execute(Self.rollback)
+            throw error
+        }
+    }
+
+    private static let begin = PreparedStatement(name: "racelab_begin", sql: "BEGIN")
+    private static let commit = PreparedStatement(name: "racelab_commit", sql: "COMMIT")
+    private static let rollback = PreparedStatement(name: "racelab_rollback", sql: "ROLLBACK")
+
+    /// Turns a libpq result into `PostgresResult` or `PostgresError`, freeing it either way.
+    private func consume(_ result: OpaquePointer?, context: String) throws -> PostgresResult {
+        guard let result else {
+            throw PostgresError(kind: .connectionLost, message: "PostgreSQL at \(server): \(oneLine(String(cString: PQerrorMessage(connection))))")
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return Self.read(result)
+        default:
+            let sqlState = PQresultErrorField(result, racelab_pg_diag_sqlstate).map { String(cString: $0) }
+            let primary = PQresultErrorField(result, racelab_pg_diag_message_primary).map { String(cString: $0) }
+            let message = primary ?? oneLine(String(cString: PQresultErrorMessage(result)))
+            let lost = PQstatus(connection) != CONNECTION_OK
+            if lost {
+                throw PostgresError(
+                    kind: .connectionLost, sqlState: sqlState,
+                    message: "lost the connection to PostgreSQL at \(server): \(message.isEmpty ? "server closed the connection" : message)")
+            }
+            throw PostgresError(
+                kind: .server, sqlState: sqlState,
+                message: "PostgreSQL at \(server): \(message)\(sqlState.map { " (SQLSTATE \($0))" } ?? "")")
+        }
+    }
+
+    private static func read(_ result: OpaquePointer) -> PostgresResult {
+        let rowCount = Int(PQntuples(result))
+        let columnCount = Int(PQnfields(result))
+        let columns = (0..<columnCount).map { String(cString: PQfname(result, Int32($0))) }
+        var rows: [[String?]] = []
+        rows.reserveCapacity(rowCount)
+        for row in 0..<rowCount {
+            var values: [String?] = []
+            values.reserveCapacity(columnCount)
+            for column in 0..<columnCount {
+                if PQgetisnull(result, Int32(row), Int32(column)) == 1 {
+                    values.append(nil)
+                } else {
+                    values.append(String(cString: PQgetvalue(result, Int32(row), Int32(column))))
+                }
+            }
+            rows.append(values)
+        }
+        let tuples = String(cString: PQcmdTuples(result))
+        return PostgresResult(columns: columns, rows: rows, affectedRows: Int(tuples) ?? rowCount)
+    }
+
+    /// Validates a URL with libpq's own parser and finds the `host:port` it names.
+    static func parse(_ url: String) throws -> (server: String, options: [String: String]) {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        guard let parsed = PQconninfoParse(url, &errorMessage) else {
+            let reason = errorMessage.map { oneLine(String(cString: $0)) } ?? "cannot parse it"
+            if let errorMessage { PQfreemem(errorMessage) }
+            throw PostgresError(kind: .invalidURL, message: "invalid PostgreSQL URL '\(url)': \(reason)")
+        }
+        defer { PQconninfoFree(parsed) }
+        var options: [String: String] = [:]
+        var option = parsed
+        while let keyword = option.pointee.keyword {
+            if let value = option.pointee.val { options[String(cString: keyword)] = String(cString: value) }
+            option += 1
+        }
+        let host = options["host"] ?? options["hostaddr"] ?? "localhost"
+        let port = options["port"] ?? "5432"
+        return (host.hasPrefix("/") ? "\(host) port \(port)" : "\(host):\(port)", options)
+    }
+
+    /// Pulls the reason out of libpq's connection failure text: `… failed: Connection refused` → `connection refused`.
+    static func connectFailureReason(_ text: String) -> String {
+        let line = oneLine(text)
+        var reason = line
+        if let range = line.range(of: "failed: ", options: .backwards) {
+            reason = String(line[range.upperBound...])
+        }
+        if let hint = reason.range(of: "; Is the server running") {
+            reason = String(reason[..<hint.lowerBound])
+        }
+        guard let first = reason.first else { return "unknown error" }
+        return first.lowercased() + reason.dropFirst()
+    }
+}
+
+@available(*, unavailable, message: "a PostgresConnection belongs to the thread that opened it")
+extension PostgresConnection: Sendable {}
+
+/// Calls `body` with a C array of C strings that stays valid for the duration of the call.
+private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let duplicated = strings.map { strdup($0) }
+    defer { duplicated.forEach { free($0) } }
+    var pointers: [UnsafePointer<CChar>?] = duplicated.map { UnsafePointer($0) }
+    pointers.append(nil)
+    return pointers.withUnsafeBufferPointer { buffer in
+        // The buffer is non-empty (it holds at least the terminating nil), so baseAddress exists.
+        body(buffer.baseAddress!)
+    }
+}
+
+/// Like `withCStringArray`, for parameters that may be NULL, without a terminator.
+private func withParameterArray<R>(_ values: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+    if values.isEmpty { return body(nil) }
+    let duplicated = values.map { $0.map { strdup($0) } ?? nil }
+    defer { duplicated.forEach { free($0) } }
+    let pointers: [UnsafePointer<CChar>?] = duplicated.map { $0.map { UnsafePointer($0) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
+}

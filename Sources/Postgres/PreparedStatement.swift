@@ -1,0 +1,15 @@
+/// A named SQL statement with `$1, $2, …` parameters, prepared lazily on each connection that runs it.
+///
+/// Declare statements as constants next to the code that uses them; `PostgresConnection.execute(_:_:)`
+/// prepares a statement the first time a connection sees its name, then reuses the server-side plan.
+public struct PreparedStatement: Sendable, Hashable {
+    /// The server-side name; must be unique among the statements a connection runs.
+    public let name: String
+    /// The SQL text, with `$n` placeholders.
+    public let sql: String
+
+    public init(name: String, sql: String) {
+        self.name = name
+        self.sql = sql
+    }
+}

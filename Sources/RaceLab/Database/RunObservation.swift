@@ -1,0 +1,52 @@
+import Foundation
+import Postgres
+
+/// What the database says about one run once it is over: per item, its stock before and after and the
+/// units sold; and any request id that owns more than one order.
+public struct RunObservation: Sendable, Equatable {
+    public struct Item: Sendable, Equatable, Codable {
+        public var itemId: Int64
+        public var initialStock: Int
+        public var finalStock: Int
+        /// Units in committed orders of this run.
+        public var sold: Int
+        /// Orders (rows) of this run; equals `sold` when every request buys one unit.
+        public var orders: Int
+
+        public init(itemId: Int64, initialStock: Int, finalStock: Int, sold: Int, orders: Int) {
+            self.itemId = itemId
+            self.initialStock = initialStock
+            self.finalStock = finalStock
+            self.sold = sold
+            self.orders = orders
+        }
+    }
+
+    public var items: [Item]
+    /// Request ids with more than one order (a double purchase after redelivery).
+    public var duplicateRequestIds: [UUID]
+
+    public init(items: [Item], duplicateRequestIds: [UUID]) {
+        self.items = items
+        self.duplicateRequestIds = duplicateRequestIds
+    }
+
+    /// Reads the run's orders and the items' stock.
+    public static func read(runId: UUID, on db: PostgresConnection) throws -> RunObservation {
+        let rows = try db.query(
+            """
+            SELECT i.id, i.initial_stock, i.stock, COALESCE(sum(o.quantity), 0), count(o.id)
+            FROM items i LEFT JOIN orders o ON o.item_id = i.id AND o.run_id = $1
+            GROUP BY i.id ORDER BY i.id
+            """, [runId.uuidString])
+        let items = rows.rows.indices.map { row in
+            Item(
+                itemId: Int64(rows.int(row, 0) ?? 0), initialStock: rows.int(row, 1) ?? 0,
+                finalStock: rows.int(row, 2) ?? 0, sold: rows.int(row, 3) ?? 0, orders: rows.int(row, 4) ?? 0)
+        }
+        let duplicates = try db.query(
+            "SELECT request_id FROM orders WHERE run_id = $1 GROUP BY request_id HAVING count(*) > 1",
+            [runId.uuidString])
+        return RunObservation(items: items, duplicateRequestIds: duplicates.rows.compactMap { row in row.first.flatMap { $0 }.flatMap { UUID(uuidString: $0) } })
+    }
+}

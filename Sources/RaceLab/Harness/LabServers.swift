@@ -1,0 +1,36 @@
+import AMQP
+import Foundation
+import Logging
+import Postgres
+import Sandbox
+
+/// The PostgreSQL and RabbitMQ a command talks to: the URLs the user configured, or — for whichever is
+/// not configured — the lab's own servers under the lab home, started on first use and reused after.
+public struct LabServers: Sendable, Equatable {
+    public var postgresURL: String
+    public var amqpURL: String
+
+    public init(postgresURL: String, amqpURL: String) {
+        self.postgresURL = postgresURL
+        self.amqpURL = amqpURL
+    }
+
+    /// Uses the given URLs; starts (or reuses) sandbox servers for the ones that are `nil`.
+    public static func resolve(postgresURL: String?, amqpURL: String?, home: URL, logger: Logger) throws -> LabServers {
+        if let postgresURL, let amqpURL { return LabServers(postgresURL: postgresURL, amqpURL: amqpURL) }
+        let sandbox = Sandbox(home: home, logger: logger)
+        let started = try sandbox.up(postgres: postgresURL == nil, rabbitmq: amqpURL == nil, probes: probes)
+        return LabServers(postgresURL: postgresURL ?? started.postgresURL, amqpURL: amqpURL ?? started.amqpURL)
+    }
+
+    /// Readiness checks with the real clients: a PostgreSQL query and an AMQP login.
+    public static let probes = SandboxProbes(
+        postgres: { url in
+            let db = try PostgresConnection(url: url, connectTimeoutSeconds: 2, applicationName: "racelab-probe")
+            try db.execute("SELECT 1")
+        },
+        amqp: { url in
+            let connection = try AMQPConnection(endpoint: try AMQPEndpoint(url: url), connectTimeout: .seconds(2), connectionName: "racelab probe")
+            connection.close()
+        })
+}

@@ -1,0 +1,37 @@
+import Postgres
+
+/// Serialise buyers of an item on an advisory lock keyed by the item id, held until the transaction
+/// ends, around the same read-modify-write the naive strategy does. The lock lives outside the row:
+/// correct only because every writer of the item takes it.
+///
+/// ```sql
+/// BEGIN;
+/// SELECT pg_advisory_xact_lock($1);
+/// SELECT stock FROM items WHERE id = $1;
+/// -- think; if stock < quantity: ROLLBACK (sold out)
+/// UPDATE items SET stock = $2, version = version + 1 WHERE id = $1;   -- $2 = stock read − quantity
+/// INSERT INTO orders (...) VALUES (...);
+/// COMMIT;
+/// ```
+public struct AdvisoryLockStrategy: PurchaseStrategy {
+    public var name: StrategyName { .advisory }
+
+    static let lock = PreparedStatement(name: "advisory_lock", sql: "SELECT pg_advisory_xact_lock($1::bigint)")
+    static let read = PreparedStatement(name: "advisory_read", sql: "SELECT stock FROM items WHERE id = $1")
+    static let write = PreparedStatement(
+        name: "advisory_write", sql: "UPDATE items SET stock = $2, version = version + 1 WHERE id = $1")
+
+    public init() {}
+
+    public func attempt(_ request: PurchaseRequest, on db: PostgresConnection) throws -> PurchaseAttempt {
+        let item = String(request.itemId)
+        return try db.transaction {
+            try db.execute(Self.lock, [item])
+            guard let stock = try db.execute(Self.read, [item]).int(0, 0), stock >= request.quantity else { return .soldOut }
+            think(request)
+            try db.execute(Self.write, [item, String(stock - request.quantity)])
+            try db.execute(OrderSQL.insert, OrderSQL.insertParameters(request))
+            return .purchased
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import Postgres
+
+/// Check stock, then write — with no lock. Two buyers who read the same stock both write `stock − 1`:
+/// a lost update, and both get an order. This is the race the lab exists to show.
+///
+/// ```sql
+/// SELECT stock FROM items WHERE id = $1;
+/// -- think
+/// BEGIN;
+/// UPDATE items SET stock = $2 WHERE id = $1;      -- $2 = the stock read above − quantity
+/// INSERT INTO orders (...) VALUES (...);
+/// COMMIT;
+/// ```
+public struct NaiveStrategy: PurchaseStrategy {
+    public var name: StrategyName { .naive }
+
+    static let read = PreparedStatement(name: "naive_read", sql: "SELECT stock FROM items WHERE id = $1")
+    static let write = PreparedStatement(name: "naive_write", sql: "UPDATE items SET stock = $2 WHERE id = $1")
+
+    public init() {}
+
+    public func attempt(_ request: PurchaseRequest, on db: PostgresConnection) throws -> PurchaseAttempt {
+        let item = String(request.itemId)
+        guard let stock = try db.execute(Self.read, [item]).int(0, 0), stock >= request.quantity else { return .soldOut }
+        think(request)
+        try db.transaction {
+            try db.execute(Self.write, [item, String(stock - request.quantity)])
+            try db.execute(OrderSQL.insert, OrderSQL.insertParameters(request))
+        }
+        return .purchased
+    }
+}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RaceLab
+import Sandbox
+
+/// Where the servers are and how chatty the logs are; shared by every subcommand.
+struct LabOptions: ParsableArguments {
+    @Option(help: "PostgreSQL URL (env RACELAB_POSTGRES_URL; unset: the lab's own server under the lab home).")
+    var postgresURL: String?
+
+    @Option(help: "RabbitMQ URL (env RACELAB_AMQP_URL; unset: the lab's own server under the lab home).")
+    var amqpURL: String?
+
+    @Option(help: "The lab home, for the embedded servers and logs (env RACELAB_HOME).")
+    var home: String = Sandbox.defaultHome().path
+
+    @Option(help: "Log level on stderr: trace, debug, info, notice, warning, error (env RACELAB_LOG_LEVEL).")
+    var logLevel: String = ProcessInfo.processInfo.environment["RACELAB_LOG_LEVEL"] ?? "notice"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error (got '\(logLevel)')")
+        }
+    }
+
+    var homeURL: URL { URL(fileURLWithPath: home) }
+
+    /// Sets up swift-log on stderr and returns the command's logger.
+    func makeLogger(label: String) -> Logger {
+        let level = Logger.Level(rawValue: logLevel) ?? .notice
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: label)
+    }
+
+    /// The configured servers, with the sandbox standing in for any that is not configured.
+    func servers(logger: Logger) throws -> LabServers {
+        try LabServers.resolve(
+            postgresURL: postgresURL ?? Self.environment("RACELAB_POSTGRES_URL"), amqpURL: amqpURL ?? Self.environment("RACELAB_AMQP_URL"),
+            home: homeURL, logger: logger)
+    }
+
+    /// An environment variable, with empty counting as unset.
+    static func environment(_ name: String) -> String? {
+        ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+}

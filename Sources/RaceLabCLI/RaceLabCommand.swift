@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+
+/// `racelab`: the root command.
+@main
+struct RaceLabCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "racelab",
+        abstract: "A laboratory for the \"last item\" race: purchase strategies through RabbitMQ workers into PostgreSQL.",
+        discussion: """
+            With RACELAB_POSTGRES_URL and RACELAB_AMQP_URL unset, racelab starts its own PostgreSQL and RabbitMQ \
+            on loopback under .racelab/ and reuses them.
+            """,
+        subcommands: [RunCommand.self, WorkerCommand.self, UpCommand.self, DownCommand.self])
+
+    /// Parses and runs, printing a failure as one line on stderr (help and usage errors print as usual).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .success { Self.exit(withError: error) }  // --help, --version
+            fail(message(for: error))
+        }
+    }
+
+    static func fail(_ message: String) -> Never {
+        let line = message.split(whereSeparator: \.isNewline).first.map(String.init) ?? message
+        FileHandle.standardError.write(Data("racelab: \(line)\n".utf8))
+        Foundation.exit(1)
+    }
+}
+
+/// An error the CLI reports as it is: one line, exit status 1.
+struct CLIError: Error {
+    var message: String
+}

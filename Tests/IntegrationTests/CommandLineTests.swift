@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+
+/// The `racelab` executable as a user meets it: bad input gets one line and a non-zero exit, fast.
+@Suite struct CommandLineTests {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var seconds: Double
+    }
+
+    static func racelab(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
+        try await onThread {
+            let process = Process()
+            process.executableURL = LabEnvironment.executable
+            process.arguments = arguments
+            var env = ProcessInfo.processInfo.environment
+            for (key, value) in environment { env[key] = value }
+            process.environment = env
+            let out = Pipe()
+            let err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            let start = Date()
+            try process.run()
+            let stdout = out.fileHandleForReading.readDataToEndOfFile()
+            let stderr = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return Result(
+                status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                stderr: String(decoding: stderr, as: UTF8.self), seconds: Date().timeIntervalSince(start))
+        }
+    }
+
+    func expectOneLineError(_ result: Result, mentioning text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(result.status != 0, sourceLocation: sourceLocation)
+        let lines = result.stderr.split(whereSeparator: \.isNewline)
+        #expect(lines.count == 1, "stderr: \(result.stderr)", sourceLocation: sourceLocation)
+        #expect(result.stderr.contains(text), "stderr: \(result.stderr)", sourceLocation: sourceLocation)
+        #expect(result.seconds < 10, sourceLocation: sourceLocation)
+    }
+
+    @Test(arguments: [
+        (["run", "--strategy", "all", "--buyers", "0", "--stock", "1"], "--buyers"),
+        (["run", "--strategy", "all", "--buyers", "-5", "--stock", "1"], "--buyers"),
+        (["run", "--strategy", "fastest", "--buyers", "10", "--stock", "1"], "fastest"),
+        (["run", "--strategy", "naive", "--buyers", "ten", "--stock", "1"], "ten"),
+        (["run", "--strategy", "naive", "--buyers", "10", "--stock", "-1"], "--stock"),
+        (["run", "--strategy", "naive", "--buyers", "10", "--stock", "1", "--format", "xml"], "xml"),
+        (["run", "--buyers", "10", "--stock", "1"], "--strategy"),
+        (["worker", "--consumers", "0"], "--consumers"),
+        (["frobnicate"], "frobnicate"),
+    ])
+    func badInputGetsOneLineAndANonZeroExit(arguments: [String], mention: String) async throws {
+        expectOneLineError(try await Self.racelab(arguments), mentioning: mention)
+    }
+
+    @Test func anUnreachableDatabaseIsNamedWithinTenSeconds() async throws {
+        let result = try await Self.racelab(
+            ["run", "--strategy", "naive", "--buyers", "10", "--stock", "1", "--workers", "0"],
+            environment: ["RACELAB_POSTGRES_URL": "postgresql://racelab@127.0.0.1:1/racelab", "RACELAB_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/%2f"])
+        expectOneLineError(result, mentioning: "PostgreSQL at 127.0.0.1:1")
+    }
+
+    @Test(.enabled(if: LabEnvironment.available, LabEnvironment.skipNotice))
+    func anUnreachableBrokerIsNamedWithinTenSeconds() async throws {
+        let result = try await Self.racelab(
+            ["run", "--strategy", "naive", "--buyers", "10", "--stock", "1", "--workers", "0"],
+            environment: ["RACELAB_POSTGRES_URL": LabEnvironment.postgresURL ?? "", "RACELAB_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/%2f"])
+        expectOneLineError(result, mentioning: "RabbitMQ at 127.0.0.1:1")
+    }
+
+    @Test func helpListsTheSubcommands() async throws {
+        let result = try await Self.racelab(["--help"])
+        #expect(result.status == 0)
+        for command in ["run", "worker", "up", "down"] { #expect(result.stdout.contains(command)) }
+    }
+}
+
+/// `racelab run` end to end with worker processes it starts itself.
+extension LiveLab {
+@Suite struct RunCommandTests {
+    @Test func runWithLocalWorkersPrintsOneJSONReport() async throws {
+        let result = try await CommandLineTests.racelab([
+            "run", "--strategy", "pessimistic", "--buyers", "60", "--stock", "10", "--items", "2", "--workers", "2", "--consumers", "2",
+            "--format", "json",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(object["strategy"] as? String == "pessimistic")
+        #expect(object["sold"] as? Int == 20)
+        #expect(object["oversold"] as? Int == 0)
+        #expect(object["workers"] as? Int == 2)
+        #expect((object["violations"] as? [String])?.isEmpty == true)
+        let outcomes = try #require(object["outcomes"] as? [String: Int])
+        #expect(outcomes.values.reduce(0, +) == 60)
+    }
+
+    @Test func strategyAllPrintsAnArrayWithEveryStrategy() async throws {
+        let result = try await CommandLineTests.racelab([
+            "run", "--strategy", "all", "--buyers", "40", "--stock", "1", "--workers", "1", "--consumers", "4", "--think-ms", "2",
+            "--format", "json",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        #expect(array.compactMap { $0["strategy"] as? String } == ["naive", "pessimistic", "optimistic", "advisory"])
+        #expect(Set(array.compactMap { $0["seed"] as? Int }).count == 1)
+        for report in array.dropFirst() { #expect(report["sold"] as? Int == 1) }
+    }
+}
+}

@@ -1,0 +1,29 @@
+import Postgres
+import Testing
+
+@testable import RaceLab
+
+@Suite struct PurchaseExecutorTests {
+    @Test(arguments: [
+        ("40001", PurchaseExecutor.FailureClass.transient),
+        ("40P01", .transient),
+        ("55P03", .transient),
+        ("23505", .alreadyPurchased),
+        ("42P01", .failed),
+    ])
+    func sqlStatesAreClassified(sqlState: String, expected: PurchaseExecutor.FailureClass) {
+        #expect(PurchaseExecutor.classify(PostgresError(kind: .server, sqlState: sqlState, message: "x")) == expected)
+    }
+
+    @Test func aLostConnectionIsNotAnOutcome() {
+        #expect(PurchaseExecutor.classify(PostgresError(kind: .connectionLost, message: "gone")) == .connectionLost)
+    }
+
+    @Test func backoffStaysWithinItsCeiling() {
+        let policy = PurchaseExecutor.RetryPolicy(maxAttempts: 5, baseBackoffMicroseconds: 100, maxBackoffMicroseconds: 1000)
+        for attempt in 0..<30 {
+            let wait = policy.backoff(afterAttempt: attempt)
+            #expect(wait >= 0 && wait <= min(1000, 100 << min(attempt, 20)))
+        }
+    }
+}
