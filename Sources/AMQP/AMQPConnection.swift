@@ -1,9 +1,9 @@
 import CRabbitMQ
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// One AMQP 0-9-1 connection to RabbitMQ with one channel (channel 1), over librabbitmq-c.

@@ -112,12 +112,16 @@ public final class PostgresConnection {
             let lost = PQstatus(connection) != CONNECTION_OK
             if lost {
                 throw PostgresError(
-                    kind: .connectionLost, sqlState: sqlState,
-                    message: "lost the connection to PostgreSQL at \(server): \(message.isEmpty ? "server closed the connection" : message)")
+                    kind: .connectionLost,
+                    sqlState: sqlState,
+                    message: "lost the connection to PostgreSQL at \(server): \(message.isEmpty ? "server closed the connection" : message)"
+                )
             }
             throw PostgresError(
-                kind: .server, sqlState: sqlState,
-                message: "PostgreSQL at \(server): \(message)\(sqlState.map { " (SQLSTATE \($0))" } ?? "")")
+                kind: .server,
+                sqlState: sqlState,
+                message: "PostgreSQL at \(server): \(message)\(sqlState.map { " (SQLSTATE \($0))" } ?? "")"
+            )
         }
     }
 
@@ -184,7 +188,7 @@ extension PostgresConnection: Sendable {}
 /// Calls `body` with a C array of C strings that stays valid for the duration of the call.
 private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
     let duplicated = strings.map { strdup($0) }
-    defer { duplicated.forEach { free($0) } }
+    defer { for pointer in duplicated { free(pointer) } }
     var pointers: [UnsafePointer<CChar>?] = duplicated.map { UnsafePointer($0) }
     pointers.append(nil)
     return pointers.withUnsafeBufferPointer { buffer in
@@ -197,7 +201,7 @@ private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<Uns
 private func withParameterArray<R>(_ values: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
     if values.isEmpty { return body(nil) }
     let duplicated = values.map { $0.map { strdup($0) } ?? nil }
-    defer { duplicated.forEach { free($0) } }
+    defer { for pointer in duplicated { free(pointer) } }
     let pointers: [UnsafePointer<CChar>?] = duplicated.map { $0.map { UnsafePointer($0) } }
     return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
 }

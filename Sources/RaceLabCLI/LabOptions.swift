@@ -40,8 +40,11 @@ struct LabOptions: ParsableArguments {
     /// The configured servers, with the sandbox standing in for any that is not configured.
     func servers(logger: Logger) throws -> LabServers {
         try LabServers.resolve(
-            postgresURL: postgresURL ?? Self.environment("RACELAB_POSTGRES_URL"), amqpURL: amqpURL ?? Self.environment("RACELAB_AMQP_URL"),
-            home: homeURL, logger: logger)
+            postgresURL: postgresURL ?? Self.environment("RACELAB_POSTGRES_URL"),
+            amqpURL: amqpURL ?? Self.environment("RACELAB_AMQP_URL"),
+            home: homeURL,
+            logger: logger
+        )
     }
 
     /// An environment variable, with empty counting as unset.

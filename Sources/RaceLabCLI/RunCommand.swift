@@ -10,7 +10,8 @@ struct RunCommand: ParsableCommand {
         discussion: """
             All requests are published while the workers are gated, then released at once. With --strategy all the \
             identical stampede (same seed, same buyer order) runs against each strategy and one table compares them.
-            """)
+            """
+    )
 
     @OptionGroup var lab: LabOptions
 
@@ -49,8 +50,16 @@ struct RunCommand: ParsableCommand {
 
     var stampede: StampedeConfiguration {
         StampedeConfiguration(
-            buyers: buyers, stock: stock, items: items, workers: workers, consumersPerWorker: consumers, thinkMs: thinkMs, seed: seed,
-            quantity: quantity, idleTimeoutSeconds: timeout)
+            buyers: buyers,
+            stock: stock,
+            items: items,
+            workers: workers,
+            consumersPerWorker: consumers,
+            thinkMs: thinkMs,
+            seed: seed,
+            quantity: quantity,
+            idleTimeoutSeconds: timeout
+        )
     }
 
     func validate() throws {
@@ -68,13 +77,20 @@ struct RunCommand: ParsableCommand {
         if configuration.workers > 0 {
             let baseline = try runner.consumerCount()
             let started = try LocalWorkerPool(
-                executable: try Self.executable(), count: configuration.workers, consumers: configuration.consumersPerWorker,
-                postgresURL: servers.postgresURL, amqpURL: servers.amqpURL, logDirectory: lab.homeURL.appendingPathComponent("logs"),
-                logger: logger)
+                executable: try Self.executable(),
+                count: configuration.workers,
+                consumers: configuration.consumersPerWorker,
+                postgresURL: servers.postgresURL,
+                amqpURL: servers.amqpURL,
+                logDirectory: lab.homeURL.appendingPathComponent("logs"),
+                logger: logger
+            )
             pool = started
             try runner.waitForConsumers(
-                atLeast: baseline + configuration.workers * configuration.consumersPerWorker, timeoutSeconds: 30,
-                failure: started.failure)
+                atLeast: baseline + configuration.workers * configuration.consumersPerWorker,
+                timeoutSeconds: 30,
+                failure: started.failure
+            )
         } else {
             try runner.waitForConsumers(atLeast: 1, timeoutSeconds: 0)
         }

@@ -7,7 +7,8 @@ struct UpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up",
         abstract: "Start the lab's own PostgreSQL and RabbitMQ on loopback (or reuse them); print export lines.",
-        discussion: "Use as: eval \"$(racelab up)\"")
+        discussion: "Use as: eval \"$(racelab up)\""
+    )
 
     @OptionGroup var lab: LabOptions
 
@@ -23,7 +24,9 @@ struct UpCommand: ParsableCommand {
 /// `racelab down`: stops the lab's own servers (their data stays for next time).
 struct DownCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "down", abstract: "Stop the lab's own PostgreSQL and RabbitMQ (data is kept).")
+        commandName: "down",
+        abstract: "Stop the lab's own PostgreSQL and RabbitMQ (data is kept)."
+    )
 
     @OptionGroup var lab: LabOptions
 

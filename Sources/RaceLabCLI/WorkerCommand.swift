@@ -8,7 +8,8 @@ struct WorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
         abstract: "Serve purchase requests from racelab.purchases until stopped (SIGINT/SIGTERM).",
-        discussion: "Each consumer thread has its own AMQP and PostgreSQL connection; requests are acked after COMMIT.")
+        discussion: "Each consumer thread has its own AMQP and PostgreSQL connection; requests are acked after COMMIT."
+    )
 
     @OptionGroup var lab: LabOptions
 
@@ -36,9 +37,14 @@ struct WorkerCommand: ParsableCommand {
         logger[metadataKey: "lab.worker"] = "\(workerName)"
         let worker = Worker(
             configuration: WorkerConfiguration(
-                postgresURL: servers.postgresURL, amqpURL: servers.amqpURL, consumers: consumers, prefetch: UInt16(prefetch),
-                name: workerName),
-            logger: logger)
+                postgresURL: servers.postgresURL,
+                amqpURL: servers.amqpURL,
+                consumers: consumers,
+                prefetch: UInt16(prefetch),
+                name: workerName
+            ),
+            logger: logger
+        )
         try worker.checkConnections()
 
         let signals = [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
@@ -61,7 +67,7 @@ struct WorkerCommand: ParsableCommand {
         logger.info("Worker serving", metadata: ["lab.consumers": "\(consumers)"])
         worker.wait()
         parentWatch?.cancel()
-        signals.forEach { $0.cancel() }
+        for source in signals { source.cancel() }
         logger.info("Worker stopped")
     }
 }

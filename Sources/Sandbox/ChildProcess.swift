@@ -59,8 +59,8 @@ final class ChildProcess {
         let arguments = argv.map { strdup($0) } + [nil]
         let variables = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
-            arguments.forEach { free($0) }
-            variables.forEach { free($0) }
+            for pointer in arguments { free(pointer) }
+            for pointer in variables { free(pointer) }
         }
         var pid: pid_t = 0
         let result = posix_spawn(&pid, argv[0], &actions, &attributes, arguments, variables)

@@ -138,7 +138,8 @@ struct ProcessRunner {
     /// The full path of `name`, searched in PATH and then the usual system directories.
     static func executable(named name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-        let directories = path.split(separator: ":").map(String.init) + ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+        let directories =
+            path.split(separator: ":").map(String.init) + ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
         for directory in directories where !directory.isEmpty {
             let candidate = (directory as NSString).appendingPathComponent(name)
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }

@@ -104,7 +104,11 @@ struct RabbitMQServer {
     /// so this can never break a live node, ours or anyone's.
     func stopPrivateEPMD() {
         guard let epmd = Self.findEPMD() else { return }
-        let command = Command(executable: epmd, arguments: ["-port", "\(config.epmdPort)", "-kill"], environment: ["ERL_EPMD_PORT": "\(config.epmdPort)"])
+        let command = Command(
+            executable: epmd,
+            arguments: ["-port", "\(config.epmdPort)", "-kill"],
+            environment: ["ERL_EPMD_PORT": "\(config.epmdPort)"]
+        )
         _ = try? runner.run(command, timeout: 10)
     }
 

@@ -39,7 +39,9 @@ public final class Sandbox {
     static func defaultHome(environment: [String: String], currentDirectory: String) -> URL {
         let base = URL(fileURLWithPath: currentDirectory, isDirectory: true)
         if let configured = environment["RACELAB_HOME"], !configured.isEmpty {
-            let url = configured.hasPrefix("/") ? URL(fileURLWithPath: configured, isDirectory: true) : base.appendingPathComponent(configured, isDirectory: true)
+            let url =
+                configured.hasPrefix("/")
+                ? URL(fileURLWithPath: configured, isDirectory: true) : base.appendingPathComponent(configured, isDirectory: true)
             return url.standardizedFileURL
         }
         return base.appendingPathComponent(".racelab", isDirectory: true).standardizedFileURL
@@ -268,13 +270,20 @@ public final class Sandbox {
         try makeDirectory(fallback, owner: nil)
         var attributes: stat = stat()
         guard stat(fallback, &attributes) == 0, attributes.st_uid == geteuid() else {
-            throw SandboxError("\(fallback) belongs to another user; remove it or set RACELAB_HOME to a directory the postgres and rabbitmq users can reach")
+            throw SandboxError(
+                "\(fallback) belongs to another user; remove it or set RACELAB_HOME to a directory the postgres and rabbitmq users can reach"
+            )
         }
         _ = chmod(fallback, 0o755)
         guard reachableByServerUsers(fallback) else {
-            throw SandboxError("the postgres and rabbitmq users cannot reach \(home.path) nor \(fallback); set RACELAB_HOME to a directory they can reach")
+            throw SandboxError(
+                "the postgres and rabbitmq users cannot reach \(home.path) nor \(fallback); set RACELAB_HOME to a directory they can reach"
+            )
         }
-        logger.info("Server users cannot reach the home; using a directory under /tmp", metadata: ["sandbox.home": "\(home.path)", "sandbox.runtime": "\(fallback)"])
+        logger.info(
+            "Server users cannot reach the home; using a directory under /tmp",
+            metadata: ["sandbox.home": "\(home.path)", "sandbox.runtime": "\(fallback)"]
+        )
         return fallback
     }
 

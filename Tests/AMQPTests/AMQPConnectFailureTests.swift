@@ -3,9 +3,9 @@ import Testing
 @testable import AMQP
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Connection failures that need no server.

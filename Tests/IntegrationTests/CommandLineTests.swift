@@ -28,8 +28,11 @@ import Testing
             let stderr = err.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
             return Result(
-                status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                stderr: String(decoding: stderr, as: UTF8.self), seconds: Date().timeIntervalSince(start))
+                status: process.terminationStatus,
+                stdout: String(decoding: stdout, as: UTF8.self),
+                stderr: String(decoding: stderr, as: UTF8.self),
+                seconds: Date().timeIntervalSince(start)
+            )
         }
     }
 
@@ -59,7 +62,10 @@ import Testing
     @Test func anUnreachableDatabaseIsNamedWithinTenSeconds() async throws {
         let result = try await Self.racelab(
             ["run", "--strategy", "naive", "--buyers", "10", "--stock", "1", "--workers", "0"],
-            environment: ["RACELAB_POSTGRES_URL": "postgresql://racelab@127.0.0.1:1/racelab", "RACELAB_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/%2f"])
+            environment: [
+                "RACELAB_POSTGRES_URL": "postgresql://racelab@127.0.0.1:1/racelab", "RACELAB_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/%2f",
+            ]
+        )
         expectOneLineError(result, mentioning: "PostgreSQL at 127.0.0.1:1")
     }
 
@@ -67,7 +73,8 @@ import Testing
     func anUnreachableBrokerIsNamedWithinTenSeconds() async throws {
         let result = try await Self.racelab(
             ["run", "--strategy", "naive", "--buyers", "10", "--stock", "1", "--workers", "0"],
-            environment: ["RACELAB_POSTGRES_URL": LabEnvironment.postgresURL ?? "", "RACELAB_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/%2f"])
+            environment: ["RACELAB_POSTGRES_URL": LabEnvironment.postgresURL ?? "", "RACELAB_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/%2f"]
+        )
         expectOneLineError(result, mentioning: "RabbitMQ at 127.0.0.1:1")
     }
 
@@ -80,33 +87,33 @@ import Testing
 
 /// `racelab run` end to end with worker processes it starts itself.
 extension LiveLab {
-@Suite struct RunCommandTests {
-    @Test func runWithLocalWorkersPrintsOneJSONReport() async throws {
-        let result = try await CommandLineTests.racelab([
-            "run", "--strategy", "pessimistic", "--buyers", "60", "--stock", "10", "--items", "2", "--workers", "2", "--consumers", "2",
-            "--format", "json",
-        ])
-        #expect(result.status == 0, "\(result.stderr)")
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
-        #expect(object["strategy"] as? String == "pessimistic")
-        #expect(object["sold"] as? Int == 20)
-        #expect(object["oversold"] as? Int == 0)
-        #expect(object["workers"] as? Int == 2)
-        #expect((object["violations"] as? [String])?.isEmpty == true)
-        let outcomes = try #require(object["outcomes"] as? [String: Int])
-        #expect(outcomes.values.reduce(0, +) == 60)
-    }
+    @Suite struct RunCommandTests {
+        @Test func runWithLocalWorkersPrintsOneJSONReport() async throws {
+            let result = try await CommandLineTests.racelab([
+                "run", "--strategy", "pessimistic", "--buyers", "60", "--stock", "10", "--items", "2", "--workers", "2", "--consumers", "2",
+                "--format", "json",
+            ])
+            #expect(result.status == 0, "\(result.stderr)")
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            #expect(object["strategy"] as? String == "pessimistic")
+            #expect(object["sold"] as? Int == 20)
+            #expect(object["oversold"] as? Int == 0)
+            #expect(object["workers"] as? Int == 2)
+            #expect((object["violations"] as? [String])?.isEmpty == true)
+            let outcomes = try #require(object["outcomes"] as? [String: Int])
+            #expect(outcomes.values.reduce(0, +) == 60)
+        }
 
-    @Test func strategyAllPrintsAnArrayWithEveryStrategy() async throws {
-        let result = try await CommandLineTests.racelab([
-            "run", "--strategy", "all", "--buyers", "40", "--stock", "1", "--workers", "1", "--consumers", "4", "--think-ms", "2",
-            "--format", "json",
-        ])
-        #expect(result.status == 0, "\(result.stderr)")
-        let array = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
-        #expect(array.compactMap { $0["strategy"] as? String } == ["naive", "pessimistic", "optimistic", "advisory"])
-        #expect(Set(array.compactMap { $0["seed"] as? Int }).count == 1)
-        for report in array.dropFirst() { #expect(report["sold"] as? Int == 1) }
+        @Test func strategyAllPrintsAnArrayWithEveryStrategy() async throws {
+            let result = try await CommandLineTests.racelab([
+                "run", "--strategy", "all", "--buyers", "40", "--stock", "1", "--workers", "1", "--consumers", "4", "--think-ms", "2",
+                "--format", "json",
+            ])
+            #expect(result.status == 0, "\(result.stderr)")
+            let array = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+            #expect(array.compactMap { $0["strategy"] as? String } == ["naive", "pessimistic", "optimistic", "advisory"])
+            #expect(Set(array.compactMap { $0["seed"] as? Int }).count == 1)
+            for report in array.dropFirst() { #expect(report["sold"] as? Int == 1) }
+        }
     }
-}
 }

@@ -45,9 +45,13 @@ func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thr
 func withWorker<T: Sendable>(consumers: Int, _ body: @escaping @Sendable () throws -> T) async throws -> T {
     let worker = Worker(
         configuration: WorkerConfiguration(
-            postgresURL: LabEnvironment.servers.postgresURL, amqpURL: LabEnvironment.servers.amqpURL, consumers: consumers,
-            name: "test-\(getpid())"),
-        logger: LabEnvironment.logger)
+            postgresURL: LabEnvironment.servers.postgresURL,
+            amqpURL: LabEnvironment.servers.amqpURL,
+            consumers: consumers,
+            name: "test-\(getpid())"
+        ),
+        logger: LabEnvironment.logger
+    )
     try await onThread { try worker.checkConnections() }
     worker.start()
     defer {
@@ -61,7 +65,10 @@ func withWorker<T: Sendable>(consumers: Int, _ body: @escaping @Sendable () thro
 func stampede(_ strategies: [StrategyName], _ configuration: StampedeConfiguration) async throws -> [RunReport] {
     try await withWorker(consumers: configuration.consumersPerWorker * max(1, configuration.workers)) {
         let runner = try StampedeRunner(
-            postgresURL: LabEnvironment.servers.postgresURL, amqpURL: LabEnvironment.servers.amqpURL, logger: LabEnvironment.logger)
+            postgresURL: LabEnvironment.servers.postgresURL,
+            amqpURL: LabEnvironment.servers.amqpURL,
+            logger: LabEnvironment.logger
+        )
         try runner.waitForConsumers(atLeast: configuration.consumersPerWorker * max(1, configuration.workers), timeoutSeconds: 30)
         let plan = StampedePlan(buyers: configuration.buyers, items: configuration.items, seed: configuration.seed)
         return try strategies.map { try runner.run(strategy: $0, configuration: configuration, plan: plan) }

@@ -16,12 +16,19 @@ import Testing
 
     @Test func anExactRunBreaksNothing() {
         let observation = RunObservation(items: [.init(itemId: 1, initialStock: 1, finalStock: 0, sold: 1, orders: 1)], duplicateRequestIds: [])
-        #expect(checker.violations(observation: observation, published: 200, outcomes: counts(purchased: 1, soldOut: 199), purchasedOutcomes: 1).isEmpty)
+        #expect(
+            checker.violations(observation: observation, published: 200, outcomes: counts(purchased: 1, soldOut: 199), purchasedOutcomes: 1).isEmpty
+        )
     }
 
     @Test func anOversellIsReportedWithItsSize() {
         let observation = RunObservation(items: [.init(itemId: 1, initialStock: 1, finalStock: 0, sold: 5, orders: 5)], duplicateRequestIds: [])
-        let violations = checker.violations(observation: observation, published: 200, outcomes: counts(purchased: 5, soldOut: 195), purchasedOutcomes: 5)
+        let violations = checker.violations(
+            observation: observation,
+            published: 200,
+            outcomes: counts(purchased: 5, soldOut: 195),
+            purchasedOutcomes: 5
+        )
         #expect(violations.contains { $0.contains("oversold by 4") })
         #expect(violations.contains { $0.contains("lost update") })
     }
@@ -35,12 +42,19 @@ import Testing
     @Test func missingOutcomesAreReportedAsLost() {
         let observation = RunObservation(items: [.init(itemId: 1, initialStock: 10, finalStock: 0, sold: 10, orders: 10)], duplicateRequestIds: [])
         let violations = checker.violations(
-            observation: observation, published: 100, outcomes: counts(purchased: 10, soldOut: 80, indeterminate: 10), purchasedOutcomes: 10)
+            observation: observation,
+            published: 100,
+            outcomes: counts(purchased: 10, soldOut: 80, indeterminate: 10),
+            purchasedOutcomes: 10
+        )
         #expect(violations.contains { $0.contains("10 of 100 requests have no outcome") })
     }
 
     @Test func doublePurchasesAreReported() {
-        let observation = RunObservation(items: [.init(itemId: 1, initialStock: 10, finalStock: 8, sold: 2, orders: 2)], duplicateRequestIds: [UUID()])
+        let observation = RunObservation(
+            items: [.init(itemId: 1, initialStock: 10, finalStock: 8, sold: 2, orders: 2)],
+            duplicateRequestIds: [UUID()]
+        )
         let violations = checker.violations(observation: observation, published: 2, outcomes: counts(purchased: 2, soldOut: 0), purchasedOutcomes: 2)
         #expect(violations.contains { $0.contains("more than one order") })
     }

@@ -8,16 +8,31 @@ import Testing
 
     @Test func purchaseRequestSurvivesARoundTrip() throws {
         let request = PurchaseRequest(
-            runId: UUID(), itemId: 7, buyerId: 42, quantity: 2, strategy: .optimistic, thinkMs: 5, publishedAt: 1_700_000_000_000_000_000,
-            gated: true)
+            runId: UUID(),
+            itemId: 7,
+            buyerId: 42,
+            quantity: 2,
+            strategy: .optimistic,
+            thinkMs: 5,
+            publishedAt: 1_700_000_000_000_000_000,
+            gated: true
+        )
         let decoded = try codec.decode(PurchaseRequest.self, from: try codec.encode(request))
         #expect(decoded == request)
     }
 
     @Test func outcomeMessageSurvivesARoundTrip() throws {
         let outcome = OutcomeMessage(
-            requestId: UUID(), runId: UUID(), itemId: 3, strategy: .advisory, outcome: .gaveUp, retries: 9, worker: "h:1/2",
-            finishedAt: 123, error: "boom")
+            requestId: UUID(),
+            runId: UUID(),
+            itemId: 3,
+            strategy: .advisory,
+            outcome: .gaveUp,
+            retries: 9,
+            worker: "h:1/2",
+            finishedAt: 123,
+            error: "boom"
+        )
         #expect(try codec.decode(OutcomeMessage.self, from: try codec.encode(outcome)) == outcome)
     }
 
@@ -29,11 +44,23 @@ import Testing
     @Test(arguments: [
         (#"not JSON"#, "not valid JSON"),
         (#"[1,2]"#, "not a JSON object"),
-        (#"{"requestId":"6B29FC40-CA47-1067-B31D-00DD010662DA","runId":"6B29FC40-CA47-1067-B31D-00DD010662DA","itemId":true,"buyerId":1,"strategy":"naive"}"#, "field itemId: expected an integer, got a boolean"),
+        (
+            #"{"requestId":"6B29FC40-CA47-1067-B31D-00DD010662DA","runId":"6B29FC40-CA47-1067-B31D-00DD010662DA","itemId":true,"buyerId":1,"strategy":"naive"}"#,
+            "field itemId: expected an integer, got a boolean"
+        ),
         (#"{"requestId":"6B29FC40-CA47-1067-B31D-00DD010662DA"}"#, "missing field"),
-        (#"{"requestId":"6B29FC40-CA47-1067-B31D-00DD010662DA","runId":"6B29FC40-CA47-1067-B31D-00DD010662DA","itemId":"seven","buyerId":1,"quantity":1,"strategy":"naive","thinkMs":0,"publishedAt":0,"gated":false}"#, "field itemId"),
-        (#"{"requestId":"6B29FC40-CA47-1067-B31D-00DD010662DA","runId":"6B29FC40-CA47-1067-B31D-00DD010662DA","itemId":1,"buyerId":1,"quantity":1,"strategy":"fastest","thinkMs":0,"publishedAt":0,"gated":false}"#, "field strategy"),
-        (#"{"requestId":"6B29FC40-CA47-1067-B31D-00DD010662DA","runId":"6B29FC40-CA47-1067-B31D-00DD010662DA","itemId":999999999999999999999,"buyerId":1,"quantity":1,"strategy":"naive","thinkMs":0,"publishedAt":0,"gated":false}"#, "field itemId: 999999999999999999999 is not a 64-bit integer"),
+        (
+            #"{"requestId":"6B29FC40-CA47-1067-B31D-00DD010662DA","runId":"6B29FC40-CA47-1067-B31D-00DD010662DA","itemId":"seven","buyerId":1,"quantity":1,"strategy":"naive","thinkMs":0,"publishedAt":0,"gated":false}"#,
+            "field itemId"
+        ),
+        (
+            #"{"requestId":"6B29FC40-CA47-1067-B31D-00DD010662DA","runId":"6B29FC40-CA47-1067-B31D-00DD010662DA","itemId":1,"buyerId":1,"quantity":1,"strategy":"fastest","thinkMs":0,"publishedAt":0,"gated":false}"#,
+            "field strategy"
+        ),
+        (
+            #"{"requestId":"6B29FC40-CA47-1067-B31D-00DD010662DA","runId":"6B29FC40-CA47-1067-B31D-00DD010662DA","itemId":999999999999999999999,"buyerId":1,"quantity":1,"strategy":"naive","thinkMs":0,"publishedAt":0,"gated":false}"#,
+            "field itemId: 999999999999999999999 is not a 64-bit integer"
+        ),
     ])
     func malformedRequestsAreRejectedNamingTheProblem(body: String, expected: String) {
         #expect {
@@ -44,12 +71,22 @@ import Testing
     }
 
     @Test func theFieldReaderAcceptsWhatTheEncoderWrites() throws {
-        let request = PurchaseRequest(runId: UUID(), itemId: 9, buyerId: 4, quantity: 3, strategy: .advisory, thinkMs: 7, publishedAt: 99, gated: true)
+        let request = PurchaseRequest(
+            runId: UUID(),
+            itemId: 9,
+            buyerId: 4,
+            quantity: 3,
+            strategy: .advisory,
+            thinkMs: 7,
+            publishedAt: 99,
+            gated: true
+        )
         #expect(try PurchaseRequest(json: try codec.encode(request)) == request)
     }
 
     @Test func optionalFieldsTakeTheirDefaults() throws {
-        let body = #"{"requestId":"6B29FC40-CA47-1067-B31D-00DD010662DA","runId":"6B29FC40-CA47-1067-B31D-00DD010662DA","itemId":1,"buyerId":2,"strategy":"naive"}"#
+        let body =
+            #"{"requestId":"6B29FC40-CA47-1067-B31D-00DD010662DA","runId":"6B29FC40-CA47-1067-B31D-00DD010662DA","itemId":1,"buyerId":2,"strategy":"naive"}"#
         let request = try PurchaseRequest(json: Array(body.utf8))
         #expect(request.quantity == 1 && request.thinkMs == 0 && !request.gated)
     }

@@ -7,9 +7,16 @@ import Testing
 @Suite struct RunReportTests {
     func report(items: [RunObservation.Item], outcomes: OutcomeCounts, duration: Double = 2) -> RunReport {
         RunReport(
-            strategy: .naive, runId: UUID(), configuration: StampedeConfiguration(buyers: outcomes.total, stock: 1, items: items.count),
-            observation: RunObservation(items: items, duplicateRequestIds: []), outcomes: outcomes, retries: 3,
-            latencyMs: .zero, durationSec: duration, violations: [])
+            strategy: .naive,
+            runId: UUID(),
+            configuration: StampedeConfiguration(buyers: outcomes.total, stock: 1, items: items.count),
+            observation: RunObservation(items: items, duplicateRequestIds: []),
+            outcomes: outcomes,
+            retries: 3,
+            latencyMs: .zero,
+            durationSec: duration,
+            violations: []
+        )
     }
 
     @Test func oversoldSumsOnlyTheExcessOfEachItem() {
@@ -20,7 +27,9 @@ import Testing
             items: [
                 .init(itemId: 1, initialStock: 1, finalStock: 0, sold: 4, orders: 4),
                 .init(itemId: 2, initialStock: 5, finalStock: 2, sold: 3, orders: 3),
-            ], outcomes: outcomes)
+            ],
+            outcomes: outcomes
+        )
         #expect(r.sold == 7)
         #expect(r.oversold == 3)
         #expect(r.finalStock == 2)

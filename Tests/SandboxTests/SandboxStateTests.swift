@@ -11,7 +11,12 @@ import Testing
         let file = directory.appendingPathComponent("sandbox.json")
         let state = SandboxState(
             runtimeDirectory: "/tmp/racelab-0123456789abcdef",
-            postgres: .init(port: 5433, dataDirectory: "/x/postgres/data", logFile: "/x/postgres/postgres.log", binDirectory: "/usr/lib/postgresql/15/bin"),
+            postgres: .init(
+                port: 5433,
+                dataDirectory: "/x/postgres/data",
+                logFile: "/x/postgres/postgres.log",
+                binDirectory: "/usr/lib/postgresql/15/bin"
+            ),
             rabbitmq: .init(
                 port: 5673,
                 distributionPort: 25673,

@@ -38,15 +38,25 @@ public struct RunObservation: Sendable, Equatable {
             SELECT i.id, i.initial_stock, i.stock, COALESCE(sum(o.quantity), 0), count(o.id)
             FROM items i LEFT JOIN orders o ON o.item_id = i.id AND o.run_id = $1
             GROUP BY i.id ORDER BY i.id
-            """, [runId.uuidString])
+            """,
+            [runId.uuidString]
+        )
         let items = rows.rows.indices.map { row in
             Item(
-                itemId: Int64(rows.int(row, 0) ?? 0), initialStock: rows.int(row, 1) ?? 0,
-                finalStock: rows.int(row, 2) ?? 0, sold: rows.int(row, 3) ?? 0, orders: rows.int(row, 4) ?? 0)
+                itemId: Int64(rows.int(row, 0) ?? 0),
+                initialStock: rows.int(row, 1) ?? 0,
+                finalStock: rows.int(row, 2) ?? 0,
+                sold: rows.int(row, 3) ?? 0,
+                orders: rows.int(row, 4) ?? 0
+            )
         }
         let duplicates = try db.query(
             "SELECT request_id FROM orders WHERE run_id = $1 GROUP BY request_id HAVING count(*) > 1",
-            [runId.uuidString])
-        return RunObservation(items: items, duplicateRequestIds: duplicates.rows.compactMap { row in row.first.flatMap { $0 }.flatMap { UUID(uuidString: $0) } })
+            [runId.uuidString]
+        )
+        return RunObservation(
+            items: items,
+            duplicateRequestIds: duplicates.rows.compactMap { row in row.first.flatMap { $0 }.flatMap { UUID(uuidString: $0) } }
+        )
     }
 }

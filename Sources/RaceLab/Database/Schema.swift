@@ -41,7 +41,8 @@ public enum Schema {
             try db.execute("DELETE FROM items")
             try db.query(
                 "INSERT INTO items (id, stock, initial_stock, version) SELECT g, $2, $2, 0 FROM generate_series(1, $1::bigint) AS g",
-                [String(items), String(stock)])
+                [String(items), String(stock)]
+            )
         }
     }
 }

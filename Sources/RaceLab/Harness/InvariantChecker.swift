@@ -8,19 +8,25 @@ public struct InvariantChecker: Sendable {
     public init() {}
 
     public func violations(
-        observation: RunObservation, published: Int, outcomes: OutcomeCounts, purchasedOutcomes: Int
+        observation: RunObservation,
+        published: Int,
+        outcomes: OutcomeCounts,
+        purchasedOutcomes: Int
     ) -> [String] {
         var violations: [String] = []
         for item in observation.items {
             if item.sold > item.initialStock {
-                violations.append("item \(item.itemId): sold \(item.sold) of a stock of \(item.initialStock) (oversold by \(item.sold - item.initialStock))")
+                violations.append(
+                    "item \(item.itemId): sold \(item.sold) of a stock of \(item.initialStock) (oversold by \(item.sold - item.initialStock))"
+                )
             }
             if item.finalStock < 0 {
                 violations.append("item \(item.itemId): stock went negative (\(item.finalStock))")
             }
             if item.finalStock != item.initialStock - item.sold {
                 violations.append(
-                    "item \(item.itemId): final stock \(item.finalStock) ≠ initial \(item.initialStock) − sold \(item.sold) (lost update)")
+                    "item \(item.itemId): final stock \(item.finalStock) ≠ initial \(item.initialStock) − sold \(item.sold) (lost update)"
+                )
             }
         }
         if !observation.duplicateRequestIds.isEmpty {

@@ -32,5 +32,6 @@ public struct LabServers: Sendable, Equatable {
         amqp: { url in
             let connection = try AMQPConnection(endpoint: try AMQPEndpoint(url: url), connectTimeout: .seconds(2), connectionName: "racelab probe")
             connection.close()
-        })
+        }
+    )
 }

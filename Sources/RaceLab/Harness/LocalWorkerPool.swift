@@ -11,7 +11,13 @@ public final class LocalWorkerPool {
 
     /// Starts `count` workers of `consumers` threads each. Returns at once; see `StampedeRunner.waitForConsumers`.
     public init(
-        executable: URL, count: Int, consumers: Int, postgresURL: String, amqpURL: String, logDirectory: URL, logger: Logger
+        executable: URL,
+        count: Int,
+        consumers: Int,
+        postgresURL: String,
+        amqpURL: String,
+        logDirectory: URL,
+        logger: Logger
     ) throws {
         self.logger = logger
         try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
@@ -43,7 +49,8 @@ public final class LocalWorkerPool {
     /// A worker that has exited, described with the last line of its log; nil while all run.
     public func failure() -> String? {
         guard let dead = processes.first(where: { !$0.process.isRunning }) else { return nil }
-        let lastLine = (try? String(contentsOf: dead.log, encoding: .utf8))?
+        let lastLine =
+            (try? String(contentsOf: dead.log, encoding: .utf8))?
             .split(whereSeparator: \.isNewline).last.map(String.init) ?? "no output"
         return "worker process exited with status \(dead.process.terminationStatus): \(lastLine) (log: \(dead.log.path))"
     }

@@ -17,8 +17,15 @@ public struct StampedeConfiguration: Sendable, Equatable, Codable {
     public var idleTimeoutSeconds: Double
 
     public init(
-        buyers: Int, stock: Int, items: Int = 1, workers: Int = 4, consumersPerWorker: Int = 4, thinkMs: Int = 0,
-        seed: UInt64 = 42, quantity: Int = 1, idleTimeoutSeconds: Double = 30
+        buyers: Int,
+        stock: Int,
+        items: Int = 1,
+        workers: Int = 4,
+        consumersPerWorker: Int = 4,
+        thinkMs: Int = 0,
+        seed: UInt64 = 42,
+        quantity: Int = 1,
+        idleTimeoutSeconds: Double = 30
     ) {
         self.buyers = buyers
         self.stock = stock

@@ -45,7 +45,8 @@ public final class StampedeRunner {
                 throw HarnessError(
                     message: count == 1
                         ? "no worker is consuming \(Topology.purchases); start `racelab worker` or pass --workers N"
-                        : "only \(seen) of \(count) worker consumers came up within \(Int(timeoutSeconds)) s")
+                        : "only \(seen) of \(count) worker consumers came up within \(Int(timeoutSeconds)) s"
+                )
             }
             Thread.sleep(forTimeInterval: 0.05)
             seen = try consumerCount()
@@ -62,7 +63,9 @@ public final class StampedeRunner {
     ///
     /// - Parameter progress: called as outcomes arrive with (settled, total).
     public func run(
-        strategy: StrategyName, configuration: StampedeConfiguration, plan: StampedePlan,
+        strategy: StrategyName,
+        configuration: StampedeConfiguration,
+        plan: StampedePlan,
         progress: (Int, Int) -> Void = { _, _ in }
     ) throws -> RunReport {
         let runId = UUID()
@@ -78,8 +81,15 @@ public final class StampedeRunner {
         let properties = AMQPMessageProperties(persistent: true, contentType: "application/json")
         for (index, buyer) in plan.buyers.enumerated() {
             let request = PurchaseRequest(
-                runId: runId, itemId: buyer.itemId, buyerId: buyer.buyerId, quantity: configuration.quantity, strategy: strategy,
-                thinkMs: configuration.thinkMs, publishedAt: WallClock.nanoseconds(), gated: true)
+                runId: runId,
+                itemId: buyer.itemId,
+                buyerId: buyer.buyerId,
+                quantity: configuration.quantity,
+                strategy: strategy,
+                thinkMs: configuration.thinkMs,
+                publishedAt: WallClock.nanoseconds(),
+                gated: true
+            )
             pending.insert(request.requestId)
             try publisher.publish(routingKey: Topology.purchases, body: try codec.encode(request), properties: properties)
             if index % 256 == 255 { try publisher.pollConfirms() }
@@ -89,7 +99,10 @@ public final class StampedeRunner {
 
         let gateOpened = WallClock.nanoseconds()
         try publisher.publish(
-            exchange: Topology.control, routingKey: "", body: try codec.encode(GateSignal(runId: runId, at: gateOpened)))
+            exchange: Topology.control,
+            routingKey: "",
+            body: try codec.encode(GateSignal(runId: runId, at: gateOpened))
+        )
         try publisher.waitForConfirms(timeout: .seconds(10))
 
         var counts = OutcomeCounts()
@@ -103,7 +116,8 @@ public final class StampedeRunner {
                 if Date().timeIntervalSince(lastArrival) > configuration.idleTimeoutSeconds {
                     logger.warning(
                         "No outcome for a while; giving up on the rest",
-                        metadata: ["lab.missing": "\(pending.count)", "lab.idle_s": "\(configuration.idleTimeoutSeconds)"])
+                        metadata: ["lab.missing": "\(pending.count)", "lab.idle_s": "\(configuration.idleTimeoutSeconds)"]
+                    )
                     break
                 }
                 continue
@@ -123,11 +137,22 @@ public final class StampedeRunner {
 
         let observation = try RunObservation.read(runId: runId, on: db)
         let violations = InvariantChecker().violations(
-            observation: observation, published: total, outcomes: counts, purchasedOutcomes: counts.purchased)
+            observation: observation,
+            published: total,
+            outcomes: counts,
+            purchasedOutcomes: counts.purchased
+        )
         return RunReport(
-            strategy: strategy, runId: runId, configuration: configuration, observation: observation, outcomes: counts,
-            retries: retries, latencyMs: LatencySummary(microseconds: histogram),
-            durationSec: Double(lastFinish - gateOpened) / 1e9, violations: violations)
+            strategy: strategy,
+            runId: runId,
+            configuration: configuration,
+            observation: observation,
+            outcomes: counts,
+            retries: retries,
+            latencyMs: LatencySummary(microseconds: histogram),
+            durationSec: Double(lastFinish - gateOpened) / 1e9,
+            violations: violations
+        )
     }
 }
 

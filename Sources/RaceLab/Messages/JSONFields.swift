@@ -92,7 +92,9 @@ extension PurchaseRequest {
         let strategyName = try fields.string("strategy")
         guard let strategy = StrategyName(rawValue: strategyName) else {
             throw MessageDecodingError(
-                reason: "field strategy: unknown strategy '\(strategyName.prefix(40))' (known: \(StrategyName.allCases.map(\.rawValue).joined(separator: ", ")))")
+                reason:
+                    "field strategy: unknown strategy '\(strategyName.prefix(40))' (known: \(StrategyName.allCases.map(\.rawValue).joined(separator: ", ")))"
+            )
         }
         let quantity = try fields.integer("quantity", default: 1)
         let thinkMs = try fields.integer("thinkMs", default: 0)
@@ -100,8 +102,15 @@ extension PurchaseRequest {
             throw MessageDecodingError(reason: "field quantity or thinkMs: out of range")
         }
         self.init(
-            requestId: try fields.uuid("requestId"), runId: try fields.uuid("runId"), itemId: try fields.integer("itemId"),
-            buyerId: try fields.integer("buyerId"), quantity: quantity, strategy: strategy, thinkMs: thinkMs,
-            publishedAt: try fields.unsigned("publishedAt", default: 0), gated: try fields.bool("gated", default: false))
+            requestId: try fields.uuid("requestId"),
+            runId: try fields.uuid("runId"),
+            itemId: try fields.integer("itemId"),
+            buyerId: try fields.integer("buyerId"),
+            quantity: quantity,
+            strategy: strategy,
+            thinkMs: thinkMs,
+            publishedAt: try fields.unsigned("publishedAt", default: 0),
+            gated: try fields.bool("gated", default: false)
+        )
     }
 }

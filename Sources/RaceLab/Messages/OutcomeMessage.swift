@@ -17,8 +17,15 @@ public struct OutcomeMessage: Codable, Sendable, Equatable {
     public var error: String?
 
     public init(
-        requestId: UUID, runId: UUID, itemId: Int64, strategy: StrategyName, outcome: PurchaseOutcome,
-        retries: Int, worker: String, finishedAt: UInt64, error: String? = nil
+        requestId: UUID,
+        runId: UUID,
+        itemId: Int64,
+        strategy: StrategyName,
+        outcome: PurchaseOutcome,
+        retries: Int,
+        worker: String,
+        finishedAt: UInt64,
+        error: String? = nil
     ) {
         self.requestId = requestId
         self.runId = runId

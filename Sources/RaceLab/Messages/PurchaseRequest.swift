@@ -18,8 +18,15 @@ public struct PurchaseRequest: Codable, Sendable, Equatable {
     public var gated: Bool
 
     public init(
-        requestId: UUID = UUID(), runId: UUID, itemId: Int64, buyerId: Int64, quantity: Int = 1,
-        strategy: StrategyName, thinkMs: Int = 0, publishedAt: UInt64 = 0, gated: Bool = false
+        requestId: UUID = UUID(),
+        runId: UUID,
+        itemId: Int64,
+        buyerId: Int64,
+        quantity: Int = 1,
+        strategy: StrategyName,
+        thinkMs: Int = 0,
+        publishedAt: UInt64 = 0,
+        gated: Bool = false
     ) {
         self.requestId = requestId
         self.runId = runId

@@ -24,8 +24,11 @@ public struct LatencySummary: Sendable, Equatable, Codable {
         }
         func ms(_ micros: UInt64) -> Double { (Double(micros) / 1000 * 1000).rounded() / 1000 }
         self.init(
-            p50: ms(histogram.valueAtPercentile(50)), p90: ms(histogram.valueAtPercentile(90)),
-            p99: ms(histogram.valueAtPercentile(99)), max: ms(histogram.max))
+            p50: ms(histogram.valueAtPercentile(50)),
+            p90: ms(histogram.valueAtPercentile(90)),
+            p99: ms(histogram.valueAtPercentile(99)),
+            max: ms(histogram.max)
+        )
     }
 
     /// A histogram sized for latencies from 1 µs to one hour at three significant digits.

@@ -33,7 +33,9 @@ public struct ReportTable: Sendable {
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         func line(_ cells: [String], emphasise: Bool = false) -> String {
             let text = cells.enumerated().map { index, cell in
-                index == 0 ? cell.padding(toLength: widths[index], withPad: " ", startingAt: 0) : String(repeating: " ", count: widths[index] - cell.count) + cell
+                index == 0
+                    ? cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: widths[index] - cell.count) + cell
             }.joined(separator: "  ")
             return emphasise && colour ? "\u{1B}[1;31m\(text)\u{1B}[0m" : text
         }

@@ -35,8 +35,15 @@ public struct RunReport: Sendable, Equatable, Codable {
     public var perItem: [RunObservation.Item]
 
     public init(
-        strategy: StrategyName, runId: UUID, configuration: StampedeConfiguration, observation: RunObservation,
-        outcomes: OutcomeCounts, retries: Int, latencyMs: LatencySummary, durationSec: Double, violations: [String]
+        strategy: StrategyName,
+        runId: UUID,
+        configuration: StampedeConfiguration,
+        observation: RunObservation,
+        outcomes: OutcomeCounts,
+        retries: Int,
+        latencyMs: LatencySummary,
+        durationSec: Double,
+        violations: [String]
     ) {
         self.strategy = strategy
         self.runId = runId

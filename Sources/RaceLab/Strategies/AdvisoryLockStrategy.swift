@@ -19,7 +19,9 @@ public struct AdvisoryLockStrategy: PurchaseStrategy {
     static let lock = PreparedStatement(name: "advisory_lock", sql: "SELECT pg_advisory_xact_lock($1::bigint)")
     static let read = PreparedStatement(name: "advisory_read", sql: "SELECT stock FROM items WHERE id = $1")
     static let write = PreparedStatement(
-        name: "advisory_write", sql: "UPDATE items SET stock = $2, version = version + 1 WHERE id = $1")
+        name: "advisory_write",
+        sql: "UPDATE items SET stock = $2, version = version + 1 WHERE id = $1"
+    )
 
     public init() {}
 

@@ -19,7 +19,8 @@ public struct OptimisticVersionStrategy: PurchaseStrategy {
     static let read = PreparedStatement(name: "optimistic_read", sql: "SELECT stock, version FROM items WHERE id = $1")
     static let write = PreparedStatement(
         name: "optimistic_write",
-        sql: "UPDATE items SET stock = stock - $3, version = version + 1 WHERE id = $1 AND version = $2")
+        sql: "UPDATE items SET stock = stock - $3, version = version + 1 WHERE id = $1 AND version = $2"
+    )
 
     public init() {}
 

@@ -16,7 +16,9 @@ public struct PessimisticLockStrategy: PurchaseStrategy {
 
     static let lock = PreparedStatement(name: "pessimistic_lock", sql: "SELECT stock FROM items WHERE id = $1 FOR UPDATE")
     static let write = PreparedStatement(
-        name: "pessimistic_write", sql: "UPDATE items SET stock = stock - $2, version = version + 1 WHERE id = $1")
+        name: "pessimistic_write",
+        sql: "UPDATE items SET stock = stock - $2, version = version + 1 WHERE id = $1"
+    )
 
     public init() {}
 

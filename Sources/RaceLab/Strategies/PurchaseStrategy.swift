@@ -29,11 +29,14 @@ public enum PurchaseAttempt: Sendable, Equatable {
 enum OrderSQL {
     static let insert = PreparedStatement(
         name: "insert_order",
-        sql: "INSERT INTO orders (request_id, run_id, item_id, buyer_id, quantity, strategy) VALUES ($1, $2, $3, $4, $5, $6)")
+        sql: "INSERT INTO orders (request_id, run_id, item_id, buyer_id, quantity, strategy) VALUES ($1, $2, $3, $4, $5, $6)"
+    )
 
     static func insertParameters(_ request: PurchaseRequest) -> [String?] {
-        [request.requestId.uuidString, request.runId.uuidString, String(request.itemId), String(request.buyerId),
-         String(request.quantity), request.strategy.rawValue]
+        [
+            request.requestId.uuidString, request.runId.uuidString, String(request.itemId), String(request.buyerId),
+            String(request.quantity), request.strategy.rawValue,
+        ]
     }
 }
 

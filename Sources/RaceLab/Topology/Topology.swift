@@ -26,12 +26,14 @@ public enum Topology {
         try amqp.declareQueue(deadLetters, durable: true, arguments: ["x-queue-type": .string("quorum")])
         try amqp.bindQueue(deadLetters, exchange: deadLetterExchange, routingKey: "")
         try amqp.declareQueue(
-            purchases, durable: true,
+            purchases,
+            durable: true,
             arguments: [
                 "x-queue-type": .string("quorum"),
                 "x-delivery-limit": .int64(deliveryLimit),
                 "x-dead-letter-exchange": .string(deadLetterExchange),
-            ])
+            ]
+        )
         try amqp.declareExchange(outcomes, type: "topic")
         try amqp.declareExchange(control, type: "fanout")
     }

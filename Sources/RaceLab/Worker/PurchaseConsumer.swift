@@ -41,7 +41,9 @@ final class PurchaseConsumer: Sendable {
     /// One connected session: returns when stopped, throws when a connection breaks.
     private func serve() throws {
         let amqp = try AMQPConnection(
-            endpoint: try AMQPEndpoint(url: configuration.amqpURL), connectionName: "racelab worker \(configuration.name)/\(index)")
+            endpoint: try AMQPEndpoint(url: configuration.amqpURL),
+            connectionName: "racelab worker \(configuration.name)/\(index)"
+        )
         let db = try PostgresConnection(url: configuration.postgresURL, applicationName: "racelab-worker")
         try Topology.declare(on: amqp)
         try amqp.setPrefetch(configuration.prefetch)
@@ -51,7 +53,13 @@ final class PurchaseConsumer: Sendable {
         _ = try amqp.consume(queue: Topology.purchases)
         logger.debug("Consumer ready")
 
-        var session = Session(amqp: amqp, db: db, worker: "\(configuration.name)/\(index)", executor: PurchaseExecutor(policy: configuration.retryPolicy), logger: logger)
+        var session = Session(
+            amqp: amqp,
+            db: db,
+            worker: "\(configuration.name)/\(index)",
+            executor: PurchaseExecutor(policy: configuration.retryPolicy),
+            logger: logger
+        )
         while !stop.isRaised {
             guard let delivery = try amqp.nextDelivery(timeout: .seconds(1)) else {
                 try session.releaseExpiredHolds(olderThan: configuration.gateTimeoutSeconds)
@@ -122,9 +130,16 @@ private struct Session {
     private func settle(_ delivery: AMQPDelivery, _ request: PurchaseRequest) throws {
         let settlement = try executor.settle(request, on: db)
         let outcome = OutcomeMessage(
-            requestId: request.requestId, runId: request.runId, itemId: request.itemId, strategy: request.strategy,
-            outcome: settlement.outcome, retries: settlement.retries, worker: worker, finishedAt: WallClock.nanoseconds(),
-            error: settlement.error)
+            requestId: request.requestId,
+            runId: request.runId,
+            itemId: request.itemId,
+            strategy: request.strategy,
+            outcome: settlement.outcome,
+            retries: settlement.retries,
+            worker: worker,
+            finishedAt: WallClock.nanoseconds(),
+            error: settlement.error
+        )
         try publish(outcome)
         try amqp.ack(delivery.deliveryTag)
         logger.trace("Purchase settled", metadata: ["lab.strategy": "\(request.strategy.rawValue)", "lab.outcome": "\(settlement.outcome.rawValue)"])
@@ -135,15 +150,27 @@ private struct Session {
         if let request {
             try publish(
                 OutcomeMessage(
-                    requestId: request.requestId, runId: request.runId, itemId: request.itemId, strategy: request.strategy,
-                    outcome: .deadLettered, retries: 0, worker: worker, finishedAt: WallClock.nanoseconds(), error: reason))
+                    requestId: request.requestId,
+                    runId: request.runId,
+                    itemId: request.itemId,
+                    strategy: request.strategy,
+                    outcome: .deadLettered,
+                    retries: 0,
+                    worker: worker,
+                    finishedAt: WallClock.nanoseconds(),
+                    error: reason
+                )
+            )
         }
         try amqp.reject(delivery.deliveryTag, requeue: false)
     }
 
     private func publish(_ outcome: OutcomeMessage) throws {
         try amqp.publish(
-            exchange: Topology.outcomes, routingKey: Topology.outcomeKey(runId: outcome.runId.uuidString),
-            body: try codec.encode(outcome), properties: AMQPMessageProperties(contentType: "application/json"))
+            exchange: Topology.outcomes,
+            routingKey: Topology.outcomeKey(runId: outcome.runId.uuidString),
+            body: try codec.encode(outcome),
+            properties: AMQPMessageProperties(contentType: "application/json")
+        )
     }
 }

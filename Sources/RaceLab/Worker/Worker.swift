@@ -33,8 +33,11 @@ public final class Worker: Sendable {
     public func start() {
         for index in 1...max(1, configuration.consumers) {
             let consumer = PurchaseConsumer(
-                configuration: configuration, index: index, stop: stopFlag,
-                logger: logger.with("lab.consumer", "\(configuration.name)/\(index)"))
+                configuration: configuration,
+                index: index,
+                stop: stopFlag,
+                logger: logger.with("lab.consumer", "\(configuration.name)/\(index)")
+            )
             finished.enter()
             let thread = Thread { [finished] in
                 consumer.run()

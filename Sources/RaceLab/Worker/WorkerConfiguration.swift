@@ -14,8 +14,13 @@ public struct WorkerConfiguration: Sendable {
     public var retryPolicy: PurchaseExecutor.RetryPolicy
 
     public init(
-        postgresURL: String, amqpURL: String, consumers: Int = 4, prefetch: UInt16 = 64, name: String,
-        gateTimeoutSeconds: Double = 120, retryPolicy: PurchaseExecutor.RetryPolicy = .init()
+        postgresURL: String,
+        amqpURL: String,
+        consumers: Int = 4,
+        prefetch: UInt16 = 64,
+        name: String,
+        gateTimeoutSeconds: Double = 120,
+        retryPolicy: PurchaseExecutor.RetryPolicy = .init()
     ) {
         self.postgresURL = postgresURL
         self.amqpURL = amqpURL
