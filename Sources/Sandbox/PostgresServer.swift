@@ -71,7 +71,7 @@ struct PostgresServer {
     func start(timeout: Double) throws {
         try initializeIfNeeded()
         try writeSettings()
-        logger.info("Starting PostgreSQL", metadata: ["sandbox.port": "\(config.port)", "sandbox.data": "\(config.dataDirectory)"])
+        logger.notice("Starting PostgreSQL", metadata: ["sandbox.port": "\(config.port)", "sandbox.data": "\(config.dataDirectory)"])
         let start = serverCommand("pg_ctl", ["-D", config.dataDirectory, "-l", config.logFile, "-w", "-t", "\(Int(timeout))", "-s", "start"])
         let outcome: ProcessRunner.Outcome
         do {

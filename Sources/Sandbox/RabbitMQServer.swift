@@ -71,7 +71,7 @@ struct RabbitMQServer {
             _ = fileManager.createFile(atPath: config.logFile, contents: nil)
         }
         try user?.own(base, recursive: true)
-        logger.info(
+        logger.notice(
             "Starting RabbitMQ",
             metadata: ["sandbox.port": "\(config.port)", "sandbox.node": "\(config.nodeName)", "sandbox.base": "\(base)"]
         )
