@@ -11,7 +11,7 @@ struct RaceLabCommand: ParsableCommand {
             With RACELAB_POSTGRES_URL and RACELAB_AMQP_URL unset, racelab starts its own PostgreSQL and RabbitMQ \
             on loopback under .racelab/ and reuses them.
             """,
-        subcommands: [RunCommand.self, WorkerCommand.self, UpCommand.self, DownCommand.self]
+        subcommands: [RunCommand.self, WorkerCommand.self, UpCommand.self, DownCommand.self, PoisonCommand.self, DeadLetterCommand.self]
     )
 
     /// Parses and runs, printing a failure as one line on stderr (help and usage errors print as usual).
@@ -33,6 +33,7 @@ struct RaceLabCommand: ParsableCommand {
 }
 
 /// An error the CLI reports as it is: one line, exit status 1.
-struct CLIError: Error {
+struct CLIError: Error, CustomStringConvertible {
     var message: String
+    var description: String { message }
 }

@@ -48,6 +48,12 @@ struct RunCommand: ParsableCommand {
     @Option(help: "table or json.")
     var format: OutputFormat = .table
 
+    @Option(help: "Inject faults: kill-worker[:every-ms] SIGKILLs a random local worker every so often (default 1000 ms).")
+    var chaos: String?
+
+    @Option(help: "Write every request's history (invoke, ok/fail/info) as JSON lines to this file.")
+    var history: String?
+
     var stampede: StampedeConfiguration {
         StampedeConfiguration(
             buyers: buyers,
@@ -64,6 +70,14 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         if let problem = stampede.problem { throw ValidationError(problem) }
+        if let chaos {
+            do {
+                _ = try ChaosPlan(parsing: chaos)
+            } catch {
+                throw ValidationError("--chaos: \(error.message)")
+            }
+            if workers == 0 { throw ValidationError("--chaos kill-worker needs local workers (--workers 1 or more)") }
+        }
     }
 
     func run() throws {
@@ -72,43 +86,38 @@ struct RunCommand: ParsableCommand {
         let servers = try lab.servers(logger: logger)
         let runner = try StampedeRunner(postgresURL: servers.postgresURL, amqpURL: servers.amqpURL, logger: logger)
 
-        var pool: LocalWorkerPool?
+        let pool = try lab.prepareWorkers(
+            count: configuration.workers,
+            consumers: configuration.consumersPerWorker,
+            servers: servers,
+            runner: runner,
+            logger: logger
+        )
         defer { pool?.stop() }
-        if configuration.workers > 0 {
-            let baseline = try runner.consumerCount()
-            let started = try LocalWorkerPool(
-                executable: try Self.executable(),
-                count: configuration.workers,
-                consumers: configuration.consumersPerWorker,
-                postgresURL: servers.postgresURL,
-                amqpURL: servers.amqpURL,
-                logDirectory: lab.homeURL.appendingPathComponent("logs"),
-                logger: logger
-            )
-            pool = started
-            try runner.waitForConsumers(
-                atLeast: baseline + configuration.workers * configuration.consumersPerWorker,
-                timeoutSeconds: 30,
-                failure: started.failure
-            )
-        } else {
-            try runner.waitForConsumers(atLeast: 1, timeoutSeconds: 0)
-        }
-        let leftovers = try runner.purgeLeftovers()
-        if leftovers > 0 {
-            logger.notice("Removed requests an unfinished earlier run left on the queue", metadata: ["lab.removed": "\(leftovers)"])
-        }
 
         let plan = StampedePlan(buyers: configuration.buyers, items: configuration.items, seed: configuration.seed)
         let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1)
+        let chaosPlan = try chaos.map { try ChaosPlan(parsing: $0) }
+        let recorder = history.map { _ in RunHistory() }
+        var nextFault = Date().addingTimeInterval(Double(chaosPlan?.everyMilliseconds ?? 0) / 1000)
+        let tick = {
+            guard let pool else { return }
+            pool.replaceDeadWorkers()  // whoever killed them: the chaos below, or a person
+            if let chaosPlan, Date() >= nextFault {
+                pool.killRandomWorker()
+                nextFault = Date().addingTimeInterval(Double(chaosPlan.everyMilliseconds) / 1000)
+            }
+        }
         var reports: [RunReport] = []
         for strategy in self.strategy.strategies {
-            let report = try runner.run(strategy: strategy, configuration: configuration, plan: plan) { settled, total in
-                progress.update("\(strategy.rawValue): \(settled)/\(total) settled")
+            let report = try runner.run(strategy: strategy, configuration: configuration, plan: plan, history: recorder, tick: tick) {
+                settled,
+                total in progress.update("\(strategy.rawValue): \(settled)/\(total) settled")
             }
             progress.clear()
             reports.append(report)
         }
+        if let history, let recorder { try recorder.write(to: URL(fileURLWithPath: history)) }
 
         switch format {
         case .table:
@@ -118,6 +127,13 @@ struct RunCommand: ParsableCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             let data = self.strategy == .all ? try encoder.encode(reports) : try encoder.encode(reports[0])
             print(String(decoding: data, as: UTF8.self))
+        }
+        let unfinished = reports.filter { $0.outcomes.indeterminate > 0 }
+        if let first = unfinished.first {
+            throw CLIError(
+                message: "timed out: \(first.outcomes.indeterminate) of \(first.buyers) \(first.strategy.rawValue) requests have no outcome "
+                    + "after \(Int(timeout)) s without progress (are the workers running?); the report above is partial"
+            )
         }
     }
 

@@ -17,7 +17,7 @@ struct WorkerCommand: ParsableCommand {
     var consumers: Int = 4
 
     @Option(parsing: .unconditional, help: "Unacknowledged requests each consumer may hold.")
-    var prefetch: Int = 64
+    var prefetch: Int = 16
 
     @Option(help: "Names this worker in outcomes and logs (default host:pid).")
     var name: String?

@@ -100,6 +100,21 @@ struct RabbitMQServer {
         stopPrivateEPMD()
     }
 
+    /// Makes the node close every client connection, as a broker failing over would (`rabbitmqctl
+    /// close_all_connections`). For fault-injection tests; the node keeps running.
+    func closeAllConnections(reason: String) throws {
+        let control = URL(fileURLWithPath: try Self.findServer()).deletingLastPathComponent().appendingPathComponent("rabbitmqctl").path
+        let command = Command(
+            executable: control,
+            arguments: ["-n", config.nodeName, "close_all_connections", reason],
+            environment: environment,
+            user: user?.name,
+            directory: config.baseDirectory
+        )
+        let outcome = try runner.run(command, timeout: 30)
+        guard outcome.succeeded else { throw SandboxError("rabbitmqctl close_all_connections failed: \(outcome.output)") }
+    }
+
     /// Stops the epmd on our private port. epmd refuses to die while a node is registered with it,
     /// so this can never break a live node, ours or anyone's.
     func stopPrivateEPMD() {

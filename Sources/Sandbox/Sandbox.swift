@@ -89,16 +89,16 @@ public final class Sandbox {
         return endpoints(state)
     }
 
-    /// Stops both servers started under `home` (fast shutdown; waits until they are gone) and keeps
-    /// their data. No error if nothing runs.
+    /// Stops the servers started under `home` (fast shutdown; waits until they are gone) and keeps
+    /// their data. No error if nothing runs. Pass `false` to leave one running (a restart of the other).
     /// - Throws: `SandboxError` if a server does not stop within 60 s.
-    public func down() throws {
+    public func down(postgres: Bool = true, rabbitmq: Bool = true) throws {
         guard FileManager.default.fileExists(atPath: stateFile.path) else { return }
         let lock = try FileLock(path: home.appendingPathComponent("lock").path, timeout: 300)
         defer { lock.unlock() }
         var state = SandboxState.load(from: stateFile)
         var failures: [Error] = []
-        if let config = state.rabbitmq {
+        if rabbitmq, let config = state.rabbitmq {
             do {
                 try RabbitMQServer(config: config, user: Self.serverUser("rabbitmq"), runner: runner).stop(timeout: 60)
                 state.rabbitmq?.processGroup = nil
@@ -106,7 +106,7 @@ public final class Sandbox {
                 failures.append(error)
             }
         }
-        if let config = state.postgres {
+        if postgres, let config = state.postgres {
             do {
                 try PostgresServer(config: config, user: Self.serverUser("postgres"), runner: runner).stop(timeout: 60)
             } catch {
@@ -116,6 +116,16 @@ public final class Sandbox {
         try state.save(to: stateFile)
         children.removeAll { $0.wait(timeout: 1) }
         if let first = failures.first { throw first }
+    }
+
+    /// Makes the sandbox's RabbitMQ close every client connection (the node keeps running), for
+    /// fault-injection tests. Blocks until `rabbitmqctl` is done.
+    /// - Throws: `SandboxError` when no RabbitMQ runs under `home` or rabbitmqctl fails.
+    public func closeAMQPConnections(reason: String) throws {
+        guard let config = SandboxState.load(from: stateFile).rabbitmq else {
+            throw SandboxError("no RabbitMQ runs under \(home.path)")
+        }
+        try RabbitMQServer(config: config, user: Self.serverUser("rabbitmq"), runner: runner).closeAllConnections(reason: reason)
     }
 
     /// What runs under `home`: for each server, whether it answers its probe now and its URL.

@@ -8,6 +8,9 @@ import Logging
 public final class LocalWorkerPool {
     private var processes: [(process: Process, log: URL)] = []
     private let logger: Logger
+    private let launch: (executable: URL, consumers: Int, environment: [String: String])
+    /// Workers started again after they died.
+    public private(set) var restarts = 0
 
     /// Starts `count` workers of `consumers` threads each. Returns at once; see `StampedeRunner.waitForConsumers`.
     public init(
@@ -24,25 +27,56 @@ public final class LocalWorkerPool {
         var environment = ProcessInfo.processInfo.environment
         environment["RACELAB_POSTGRES_URL"] = postgresURL
         environment["RACELAB_AMQP_URL"] = amqpURL
+        launch = (executable, consumers, environment)
         for index in 0..<count {
-            let log = logDirectory.appendingPathComponent("worker-\(index + 1).log")
-            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: log)
-            let process = Process()
-            process.executableURL = executable
-            process.arguments = ["worker", "--consumers", String(consumers), "--name", "local-\(index + 1)", "--exit-with-parent"]
-            process.environment = environment
-            process.standardOutput = handle
-            process.standardError = handle
-            process.standardInput = FileHandle.nullDevice
             do {
-                try process.run()
+                processes.append(try spawn(log: logDirectory.appendingPathComponent("worker-\(index + 1).log"), name: "local-\(index + 1)"))
             } catch {
                 stop()
-                throw HarnessError(message: "cannot start worker process \(executable.path): \(error.localizedDescription)")
+                throw error
             }
-            try? handle.close()
-            processes.append((process, log))
+        }
+    }
+
+    private func spawn(log: URL, name: String) throws -> (process: Process, log: URL) {
+        if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
+        let handle = try FileHandle(forWritingTo: log)
+        defer { try? handle.close() }
+        _ = try? handle.seekToEnd()
+        let process = Process()
+        process.executableURL = launch.executable
+        process.arguments = ["worker", "--consumers", String(launch.consumers), "--name", name, "--exit-with-parent"]
+        process.environment = launch.environment
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            throw HarnessError(message: "cannot start worker process \(launch.executable.path): \(error.localizedDescription)")
+        }
+        return (process, log)
+    }
+
+    /// SIGKILLs one running worker chosen at random (fault injection); returns its pid.
+    @discardableResult
+    public func killRandomWorker() -> Int32? {
+        guard let victim = processes.filter({ $0.process.isRunning }).randomElement() else { return nil }
+        let pid = victim.process.processIdentifier
+        kill(pid, SIGKILL)
+        logger.info("Chaos: killed a worker", metadata: ["lab.pid": "\(pid)"])
+        return pid
+    }
+
+    /// Starts a new worker in place of each one that has died, whoever killed it.
+    public func replaceDeadWorkers() {
+        for index in processes.indices where !processes[index].process.isRunning {
+            let log = processes[index].log
+            let name = log.deletingPathExtension().lastPathComponent.replacingOccurrences(of: "worker-", with: "local-")
+            guard let fresh = try? spawn(log: log, name: name) else { continue }
+            processes[index] = fresh
+            restarts += 1
+            logger.info("Started a worker in place of one that died", metadata: ["lab.pid": "\(fresh.process.processIdentifier)"])
         }
     }
 

@@ -10,15 +10,21 @@ import Postgres
 /// Owns one PostgreSQL and two AMQP connections (publisher with confirms, outcome collector); like them,
 /// it belongs to the thread that made it, and every method blocks.
 public final class StampedeRunner {
-    private let db: PostgresConnection
-    private let publisher: AMQPConnection
-    private let collector: AMQPConnection
+    private var db: PostgresConnection
+    private var publisher: AMQPConnection
+    private var collector: AMQPConnection
+    private var collectorTag: String?
+    private let endpoint: AMQPEndpoint
+    private let postgresURL: String
+    private let amqpURL: String
     private let logger: Logger
     private let codec = MessageCodec()
 
     /// Connects to both servers (each failing within seconds, naming the server) and declares the topology.
     public init(postgresURL: String, amqpURL: String, logger: Logger) throws {
-        let endpoint = try AMQPEndpoint(url: amqpURL)
+        endpoint = try AMQPEndpoint(url: amqpURL)
+        self.postgresURL = postgresURL
+        self.amqpURL = amqpURL
         db = try PostgresConnection(url: postgresURL, applicationName: "racelab-harness")
         publisher = try AMQPConnection(endpoint: endpoint, connectionName: "racelab harness")
         collector = try AMQPConnection(endpoint: endpoint, connectionName: "racelab harness outcomes")
@@ -61,22 +67,35 @@ public final class StampedeRunner {
 
     /// Runs one stampede of `plan` against `strategy`.
     ///
-    /// - Parameter progress: called as outcomes arrive with (settled, total).
+    /// Survives the broker closing the outcome connection and the database restarting: the run's outcome
+    /// queue outlives a connection (it expires 10 minutes after its last use), and both connections are
+    /// re-established with backoff. Requests still without an outcome at the end are looked up in the
+    /// orders (an order proves a purchase); the rest are `indeterminate`, never guessed.
+    ///
+    /// - Parameters:
+    ///   - history: receives every request's invoke and completion, for `--history`.
+    ///   - tick: called every quarter second or so while outcomes are awaited (fault injection, supervision).
+    ///   - progress: called as outcomes arrive with (settled, total).
     public func run(
         strategy: StrategyName,
         configuration: StampedeConfiguration,
         plan: StampedePlan,
+        history: RunHistory? = nil,
+        tick: () -> Void = {},
         progress: (Int, Int) -> Void = { _, _ in }
     ) throws -> RunReport {
         let runId = UUID()
-        try Schema.reset(items: configuration.items, stock: configuration.stock, on: db)
+        try withDatabase { db in try Schema.reset(items: configuration.items, stock: configuration.stock, on: db) }
+        let outcomeQueue = "\(Topology.outcomes).\(runId.uuidString)"
+        try attachCollector(to: outcomeQueue, runId: runId)
+        defer {
+            // Cancel first: deleting a queue under its consumer makes the broker cancel it, which the
+            // next run would take for a lost connection.
+            if let collectorTag { try? collector.cancel(consumerTag: collectorTag) }
+            try? collector.deleteQueue(outcomeQueue)
+        }
 
-        let outcomeQueue = try collector.declareQueue("", durable: false, exclusive: true, autoDelete: true).name
-        try collector.bindQueue(outcomeQueue, exchange: Topology.outcomes, routingKey: Topology.outcomeKey(runId: runId.uuidString))
-        let consumerTag = try collector.consume(queue: outcomeQueue, noAck: true)
-        defer { try? collector.cancel(consumerTag: consumerTag) }
-
-        var pending = Set<UUID>()
+        var pending: [UUID: PurchaseRequest] = [:]
         pending.reserveCapacity(plan.buyers.count)
         let properties = AMQPMessageProperties(persistent: true, contentType: "application/json")
         for (index, buyer) in plan.buyers.enumerated() {
@@ -90,20 +109,24 @@ public final class StampedeRunner {
                 publishedAt: WallClock.nanoseconds(),
                 gated: true
             )
-            pending.insert(request.requestId)
-            try publisher.publish(routingKey: Topology.purchases, body: try codec.encode(request), properties: properties)
-            if index % 256 == 255 { try publisher.pollConfirms() }
+            pending[request.requestId] = request
+            history?.invoked(request)
+            do {
+                try publisher.publish(routingKey: Topology.purchases, body: try codec.encode(request), properties: properties)
+                if index % 256 == 255 { try publisher.pollConfirms() }
+            } catch let error as AMQPError {
+                throw HarnessError(message: "lost RabbitMQ while publishing the stampede (\(index) of \(plan.buyers.count) sent): \(error.message)")
+            }
         }
-        try publisher.waitForConfirms(timeout: .seconds(60))
+        do {
+            try publisher.waitForConfirms(timeout: .seconds(60))
+        } catch let error as AMQPError {
+            throw HarnessError(message: "RabbitMQ did not confirm the stampede's requests: \(error.message)")
+        }
         logger.debug("Stampede published", metadata: ["lab.run": "\(runId)", "lab.requests": "\(plan.buyers.count)"])
 
         let gateOpened = WallClock.nanoseconds()
-        try publisher.publish(
-            exchange: Topology.control,
-            routingKey: "",
-            body: try codec.encode(GateSignal(runId: runId, at: gateOpened))
-        )
-        try publisher.waitForConfirms(timeout: .seconds(10))
+        try openGate(GateSignal(runId: runId, at: gateOpened))
 
         var counts = OutcomeCounts()
         var histogram = LatencySummary.makeHistogram()
@@ -111,8 +134,24 @@ public final class StampedeRunner {
         var lastFinish = gateOpened
         var lastArrival = Date()
         let total = plan.buyers.count
+        var lastGateSignal = Date()
         while !pending.isEmpty {
-            guard let delivery = try collector.nextDelivery(timeout: .milliseconds(250)) else {
+            tick()
+            // Workers that joined after the gate opened (restarted after a crash) never saw the signal:
+            // repeat it while the run lasts, so a late joiner holds a gated request half a second at most.
+            if Date().timeIntervalSince(lastGateSignal) > 0.5 {
+                repeatGate(GateSignal(runId: runId, at: gateOpened))
+                lastGateSignal = Date()
+            }
+            let delivery: AMQPDelivery?
+            do {
+                delivery = try collector.nextDelivery(timeout: .milliseconds(250))
+            } catch let error as AMQPError {
+                logger.warning("Lost the outcome connection; reconnecting", metadata: ["lab.error": "\(error.message)"])
+                try reattachCollector(to: outcomeQueue, runId: runId, until: lastArrival.addingTimeInterval(configuration.idleTimeoutSeconds))
+                continue
+            }
+            guard let delivery else {
                 if Date().timeIntervalSince(lastArrival) > configuration.idleTimeoutSeconds {
                     logger.warning(
                         "No outcome for a while; giving up on the rest",
@@ -124,18 +163,39 @@ public final class StampedeRunner {
             }
             lastArrival = Date()
             guard let outcome = try? codec.decode(OutcomeMessage.self, from: delivery.body),
-                pending.remove(outcome.requestId) != nil
+                pending.removeValue(forKey: outcome.requestId) != nil
             else { continue }  // a duplicate after redelivery, or not ours
             counts.record(outcome.outcome)
             retries += outcome.retries
+            history?.completed(outcome)
             let finished = max(outcome.finishedAt, gateOpened)
             lastFinish = max(lastFinish, finished)
             _ = histogram.record(max(1, (finished - gateOpened) / 1000))
             progress(total - pending.count, total)
         }
-        counts.indeterminate = pending.count
 
-        let observation = try RunObservation.read(runId: runId, on: db)
+        let (observation, bought) = try withDatabase { db in
+            (try RunObservation.read(runId: runId, on: db), try Self.ordered(Array(pending.keys), on: db))
+        }
+        // An order proves the purchase even when its outcome never arrived (a worker died after COMMIT).
+        for requestId in bought {
+            pending[requestId] = nil
+            counts.record(.purchased)
+            history?.recovered(requestId: requestId, runId: runId)
+        }
+        // A request over the queue's delivery limit (its workers kept dying) is in the dead-letter queue.
+        if !pending.isEmpty, let deadLetters = try? DeadLetterQueue(amqpURL: amqpURL, logger: logger),
+            let letters = try? deadLetters.browse(limit: 65_535)
+        {
+            for letter in letters where letter.runId == runId {
+                guard let requestId = letter.requestId, pending.removeValue(forKey: requestId) != nil else { continue }
+                counts.record(.deadLettered)
+                history?.deadLettered(requestId: requestId, reason: letter.reason)
+            }
+        }
+        counts.indeterminate = pending.count
+        for request in pending.values { history?.indeterminate(request) }
+
         let violations = InvariantChecker().violations(
             observation: observation,
             published: total,
@@ -153,6 +213,85 @@ public final class StampedeRunner {
             durationSec: Double(lastFinish - gateOpened) / 1e9,
             violations: violations
         )
+    }
+
+    /// Request ids among `requestIds` that have an order.
+    private static func ordered(_ requestIds: [UUID], on db: PostgresConnection) throws -> [UUID] {
+        guard !requestIds.isEmpty else { return [] }
+        let array = "{" + requestIds.map(\.uuidString).joined(separator: ",") + "}"
+        return try db.query("SELECT request_id FROM orders WHERE request_id = ANY($1::uuid[])", [array]).rows.compactMap {
+            $0.first.flatMap { $0 }.flatMap { UUID(uuidString: $0) }
+        }
+    }
+
+    /// Declares the run's outcome queue (surviving reconnects, expiring when unused) and consumes it.
+    private func attachCollector(to queue: String, runId: UUID) throws {
+        try collector.declareQueue(queue, durable: false, arguments: ["x-expires": .int64(600_000)])
+        try collector.bindQueue(queue, exchange: Topology.outcomes, routingKey: Topology.outcomeKey(runId: runId.uuidString))
+        collectorTag = try collector.consume(queue: queue, noAck: true)
+    }
+
+    private func reattachCollector(to queue: String, runId: UUID, until deadline: Date) throws {
+        var backoff = 0.1
+        while true {
+            do {
+                collector = try AMQPConnection(endpoint: endpoint, connectionName: "racelab harness outcomes")
+                try attachCollector(to: queue, runId: runId)
+                return
+            } catch let error as AMQPError {
+                guard Date().addingTimeInterval(backoff) < deadline else {
+                    throw HarnessError(message: "lost RabbitMQ at \(endpoint) during the run and could not reconnect: \(error.message)")
+                }
+                Thread.sleep(forTimeInterval: backoff)
+                backoff = min(backoff * 2, 2)
+            }
+        }
+    }
+
+    /// Publishes the gate signal, reconnecting once if the broker dropped the publisher meanwhile.
+    private func openGate(_ signal: GateSignal) throws {
+        let body = try codec.encode(signal)
+        do {
+            try publisher.publish(exchange: Topology.control, routingKey: "", body: body)
+            try publisher.waitForConfirms(timeout: .seconds(10))
+        } catch is AMQPError {
+            publisher = try AMQPConnection(endpoint: endpoint, connectionName: "racelab harness")
+            try publisher.enableConfirms()
+            try publisher.publish(exchange: Topology.control, routingKey: "", body: body)
+            try publisher.waitForConfirms(timeout: .seconds(10))
+        }
+    }
+
+    /// Publishes the gate signal again, best effort: a publisher the broker dropped is replaced (once
+    /// per call; the next call tries again), so workers that reconnected still learn the gate is open.
+    private func repeatGate(_ signal: GateSignal) {
+        do {
+            try publisher.publish(exchange: Topology.control, routingKey: "", body: try codec.encode(signal))
+            try publisher.pollConfirms()
+        } catch {
+            logger.debug("Repeating the gate signal failed; reconnecting the publisher", metadata: ["lab.error": "\(error)"])
+            if let fresh = try? AMQPConnection(endpoint: endpoint, connectionName: "racelab harness"), (try? fresh.enableConfirms()) != nil {
+                publisher = fresh
+            }
+        }
+    }
+
+    /// Runs `body` on the database connection, reconnecting with backoff (up to a minute) when the
+    /// server went away — it may be restarting.
+    private func withDatabase<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        let deadline = Date().addingTimeInterval(60)
+        var backoff = 0.1
+        while true {
+            do {
+                return try body(db)
+            } catch let error as PostgresError where error.kind == .connectionLost || error.kind == .connect {
+                guard Date() < deadline else { throw error }
+                logger.warning("Lost PostgreSQL; reconnecting", metadata: ["lab.error": "\(error.message)"])
+                Thread.sleep(forTimeInterval: backoff)
+                backoff = min(backoff * 2, 2)
+                if let fresh = try? PostgresConnection(url: postgresURL, applicationName: "racelab-harness") { db = fresh }
+            }
+        }
     }
 }
 

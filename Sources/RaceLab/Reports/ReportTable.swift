@@ -19,13 +19,13 @@ public struct ReportTable: Sendable {
         )
         lines.append("")
         let header = [
-            "strategy", "sold", "stock", "oversold", "purchased", "sold out", "gave up", "failed", "retries", "p50 ms", "p99 ms",
+            "strategy", "sold", "stock", "oversold", "purchased", "sold out", "gave up", "failed", "unknown", "retries", "p50 ms", "p99 ms",
             "max ms", "req/s", "invariants",
         ]
         let rows = reports.map { r -> [String] in
             [
                 r.strategy.rawValue, "\(r.sold)", "\(r.initialStock)", "\(r.oversold)", "\(r.outcomes.purchased)",
-                "\(r.outcomes.soldOut)", "\(r.outcomes.gaveUp)", "\(r.outcomes.failed + r.outcomes.deadLettered + r.outcomes.indeterminate)",
+                "\(r.outcomes.soldOut)", "\(r.outcomes.gaveUp)", "\(r.outcomes.failed + r.outcomes.deadLettered)", "\(r.outcomes.indeterminate)",
                 "\(r.retries)", Self.format(r.latencyMs.p50), Self.format(r.latencyMs.p99), Self.format(r.latencyMs.max),
                 String(format: "%.0f", r.throughputPerSec), r.violations.isEmpty ? "ok" : "\(r.violations.count) broken",
             ]

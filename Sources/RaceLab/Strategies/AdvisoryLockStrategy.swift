@@ -29,7 +29,8 @@ public struct AdvisoryLockStrategy: PurchaseStrategy {
         let item = String(request.itemId)
         return try db.transaction {
             try db.execute(Self.lock, [item])
-            guard let stock = try db.execute(Self.read, [item]).int(0, 0), stock >= request.quantity else { return .soldOut }
+            guard let stock = try db.execute(Self.read, [item]).int(0, 0) else { return .noSuchItem }
+            guard stock >= request.quantity else { return .soldOut }
             think(request)
             try db.execute(Self.write, [item, String(stock - request.quantity)])
             try db.execute(OrderSQL.insert, OrderSQL.insertParameters(request))

@@ -21,7 +21,8 @@ public struct NaiveStrategy: PurchaseStrategy {
 
     public func attempt(_ request: PurchaseRequest, on db: PostgresConnection) throws -> PurchaseAttempt {
         let item = String(request.itemId)
-        guard let stock = try db.execute(Self.read, [item]).int(0, 0), stock >= request.quantity else { return .soldOut }
+        guard let stock = try db.execute(Self.read, [item]).int(0, 0) else { return .noSuchItem }
+        guard stock >= request.quantity else { return .soldOut }
         think(request)
         try db.transaction {
             try db.execute(Self.write, [item, String(stock - request.quantity)])

@@ -27,7 +27,8 @@ public struct OptimisticVersionStrategy: PurchaseStrategy {
     public func attempt(_ request: PurchaseRequest, on db: PostgresConnection) throws -> PurchaseAttempt {
         let item = String(request.itemId)
         let row = try db.execute(Self.read, [item])
-        guard let stock = row.int(0, 0), let version = row.int(0, 1), stock >= request.quantity else { return .soldOut }
+        guard let stock = row.int(0, 0), let version = row.int(0, 1) else { return .noSuchItem }
+        guard stock >= request.quantity else { return .soldOut }
         think(request)
         return try db.transaction {
             let updated = try db.execute(Self.write, [item, String(version), String(request.quantity)])

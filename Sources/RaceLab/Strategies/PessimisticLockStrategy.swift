@@ -25,9 +25,9 @@ public struct PessimisticLockStrategy: PurchaseStrategy {
     public func attempt(_ request: PurchaseRequest, on db: PostgresConnection) throws -> PurchaseAttempt {
         let item = String(request.itemId)
         return try db.transaction {
-            guard let stock = try db.execute(Self.lock, [item]).int(0, 0), stock >= request.quantity else {
-                return .soldOut  // the transaction ends with COMMIT of nothing, releasing the lock
-            }
+            guard let stock = try db.execute(Self.lock, [item]).int(0, 0) else { return .noSuchItem }
+            // Sold out: the transaction ends with a COMMIT of nothing, releasing the lock.
+            guard stock >= request.quantity else { return .soldOut }
             think(request)
             try db.execute(Self.write, [item, String(request.quantity)])
             try db.execute(OrderSQL.insert, OrderSQL.insertParameters(request))

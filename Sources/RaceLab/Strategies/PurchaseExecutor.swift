@@ -59,9 +59,15 @@ public struct PurchaseExecutor: Sendable {
 
     /// Settles `request` with its strategy on `db`.
     ///
+    /// A `redelivered` request is first looked up in the orders: its earlier delivery may have committed
+    /// just before its worker died, and then it has bought already, whatever the stock says now.
+    ///
     /// - Throws: `PostgresError` only when the connection was lost; the caller reconnects and lets the
     ///   message be redelivered (idempotency on the request id makes that safe).
-    public func settle(_ request: PurchaseRequest, on db: PostgresConnection) throws -> Settlement {
+    public func settle(_ request: PurchaseRequest, redelivered: Bool = false, on db: PostgresConnection) throws -> Settlement {
+        if redelivered, try !db.execute(OrderSQL.exists, [request.requestId.uuidString]).rows.isEmpty {
+            return Settlement(outcome: .purchased, retries: 0, error: nil)
+        }
         let strategy = request.strategy.strategy
         var attempt = 0
         while true {
@@ -69,6 +75,8 @@ public struct PurchaseExecutor: Sendable {
                 switch try strategy.attempt(request, on: db) {
                 case .purchased: return Settlement(outcome: .purchased, retries: attempt, error: nil)
                 case .soldOut: return Settlement(outcome: .soldOut, retries: attempt, error: nil)
+                case .noSuchItem:
+                    return Settlement(outcome: .deadLettered, retries: attempt, error: "item \(request.itemId) does not exist")
                 case .conflict: break
                 }
             } catch let error as PostgresError {
@@ -78,8 +86,6 @@ public struct PurchaseExecutor: Sendable {
                 case .connectionLost: throw error
                 case .failed: return Settlement(outcome: .failed, retries: attempt, error: error.message)
                 }
-            } catch {
-                return Settlement(outcome: .failed, retries: attempt, error: String(describing: error))
             }
             attempt += 1
             if attempt >= policy.maxAttempts { return Settlement(outcome: .gaveUp, retries: attempt - 1, error: nil) }

@@ -12,8 +12,8 @@ public protocol PurchaseStrategy: Sendable {
 
     /// Tries once to buy `request.quantity` units of `request.itemId`.
     ///
-    /// - Returns: `.purchased`, `.soldOut`, or `.conflict` when a concurrent buyer won the race and the
-    ///   attempt may be repeated.
+    /// - Returns: `.purchased`, `.soldOut`, `.noSuchItem`, or `.conflict` when a concurrent buyer won
+    ///   the race and the attempt may be repeated.
     func attempt(_ request: PurchaseRequest, on db: PostgresConnection) throws -> PurchaseAttempt
 }
 
@@ -23,6 +23,8 @@ public enum PurchaseAttempt: Sendable, Equatable {
     case soldOut
     /// Someone else changed the row first (optimistic version mismatch); try again.
     case conflict
+    /// The item is not in the items table; nothing was touched.
+    case noSuchItem
 }
 
 /// SQL every strategy shares: writing the order row.
@@ -31,6 +33,10 @@ enum OrderSQL {
         name: "insert_order",
         sql: "INSERT INTO orders (request_id, run_id, item_id, buyer_id, quantity, strategy) VALUES ($1, $2, $3, $4, $5, $6)"
     )
+
+    /// Whether this request already bought: asked before serving a redelivered request, whose first
+    /// delivery may have committed just before its worker died.
+    static let exists = PreparedStatement(name: "order_exists", sql: "SELECT 1 FROM orders WHERE request_id = $1")
 
     static func insertParameters(_ request: PurchaseRequest) -> [String?] {
         [

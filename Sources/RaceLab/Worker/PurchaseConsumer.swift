@@ -46,6 +46,7 @@ final class PurchaseConsumer: Sendable {
         )
         let db = try PostgresConnection(url: configuration.postgresURL, applicationName: "racelab-worker")
         try Topology.declare(on: amqp)
+        try amqp.enableConfirms()  // dead letters are confirmed before the request they replace is acked
         try amqp.setPrefetch(configuration.prefetch)
         let controlQueue = try amqp.declareQueue("", durable: false, exclusive: true, autoDelete: true).name
         try amqp.bindQueue(controlQueue, exchange: Topology.control, routingKey: "")
@@ -99,6 +100,10 @@ private struct Session {
     }
 
     mutating func handleRequest(_ delivery: AMQPDelivery) throws {
+        guard delivery.body.count <= Topology.maxMessageBytes else {
+            try deadLetter(delivery, reason: "message too large (\(delivery.body.count) bytes > \(Topology.maxMessageBytes))", request: nil)
+            return
+        }
         let request: PurchaseRequest
         do {
             request = try PurchaseRequest(json: delivery.body)
@@ -128,7 +133,11 @@ private struct Session {
     }
 
     private func settle(_ delivery: AMQPDelivery, _ request: PurchaseRequest) throws {
-        let settlement = try executor.settle(request, on: db)
+        let settlement = try executor.settle(request, redelivered: delivery.redelivered, on: db)
+        if settlement.outcome == .deadLettered {
+            try deadLetter(delivery, reason: settlement.error ?? "cannot be served", request: request)
+            return
+        }
         let outcome = OutcomeMessage(
             requestId: request.requestId,
             runId: request.runId,
@@ -145,8 +154,18 @@ private struct Session {
         logger.trace("Purchase settled", metadata: ["lab.strategy": "\(request.strategy.rawValue)", "lab.outcome": "\(settlement.outcome.rawValue)"])
     }
 
+    /// Moves a request the worker cannot serve to the dead-letter queue, with the reason in a header,
+    /// and tells its harness. The copy is confirmed before the original is acked, so a crash in between
+    /// leaves the request on the queue (at worst dead-lettered twice), never lost.
     private func deadLetter(_ delivery: AMQPDelivery, reason: String, request: PurchaseRequest?) throws {
-        logger.info("Rejecting malformed request to the dead-letter queue", metadata: ["lab.reason": "\(reason)"])
+        logger.info("Dead-lettering a request", metadata: ["lab.reason": "\(reason)"])
+        var properties = delivery.properties
+        properties.persistent = true
+        properties.headers[Topology.reasonHeader] = .string(reason)
+        properties.headers[Topology.workerHeader] = .string(worker)
+        properties.headers[Topology.deadLetteredAtHeader] = .int64(Int64(clamping: WallClock.nanoseconds()))
+        try amqp.publish(exchange: Topology.deadLetterExchange, routingKey: Topology.deadLetters, body: delivery.body, properties: properties)
+        try amqp.waitForConfirms(timeout: .seconds(10))
         if let request {
             try publish(
                 OutcomeMessage(
@@ -162,7 +181,7 @@ private struct Session {
                 )
             )
         }
-        try amqp.reject(delivery.deliveryTag, requeue: false)
+        try amqp.ack(delivery.deliveryTag)
     }
 
     private func publish(_ outcome: OutcomeMessage) throws {

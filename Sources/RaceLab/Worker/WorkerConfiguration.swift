@@ -17,7 +17,7 @@ public struct WorkerConfiguration: Sendable {
         postgresURL: String,
         amqpURL: String,
         consumers: Int = 4,
-        prefetch: UInt16 = 64,
+        prefetch: UInt16 = 16,
         name: String,
         gateTimeoutSeconds: Double = 120,
         retryPolicy: PurchaseExecutor.RetryPolicy = .init()

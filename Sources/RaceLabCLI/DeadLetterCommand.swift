@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import RaceLab
+
+/// `racelab dlq`: lists the dead letters and why each is there, without taking them off the queue; or empties it.
+struct DeadLetterCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dlq",
+        abstract: "List the requests in racelab.purchases.dlq with their reasons (they stay queued), or --purge them.",
+        discussion: """
+            A worker dead-letters a request it cannot serve with the reason in the x-racelab-reason header; \
+            RabbitMQ dead-letters one over the delivery limit with x-first-death-reason.
+            """
+    )
+
+    @OptionGroup var lab: LabOptions
+
+    @Option(parsing: .unconditional, help: "Dead letters to list at most, in queue order.")
+    var limit: Int = 100
+
+    @Flag(help: "Remove every dead letter and say how many.")
+    var purge = false
+
+    @Option(help: "table or json.")
+    var format: OutputFormat = .table
+
+    func validate() throws {
+        guard (1...65_535).contains(limit) else { throw ValidationError("--limit must be in 1...65535 (got \(limit))") }
+    }
+
+    func run() throws {
+        let logger = lab.makeLogger(label: "racelab.dlq")
+        let servers = try lab.servers(logger: logger)
+        let queue = try DeadLetterQueue(amqpURL: servers.amqpURL, logger: logger)
+        if purge {
+            let removed = try queue.purge()
+            switch format {
+            case .table: print("removed \(removed) dead letter(s) from \(Topology.deadLetters)")
+            case .json: print("{\"removed\":\(removed)}")
+            }
+            return
+        }
+        let total = try queue.count()
+        let letters = try queue.browse(limit: limit)
+        switch format {
+        case .table:
+            print(Self.table(letters, total: total))
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(letters.isEmpty ? "[]" : String(decoding: try encoder.encode(letters), as: UTF8.self))
+        }
+    }
+
+    /// One row per dead letter: when, message id, worker, reason, and the start of the body.
+    static func table(_ letters: [DeadLetter], total: Int) -> String {
+        guard !letters.isEmpty else { return "no dead letters in \(Topology.deadLetters)" }
+        let shown = letters.count < total ? "showing the first \(letters.count)" : "all shown"
+        var lines = ["\(total) dead letter(s) in \(Topology.deadLetters) (\(shown))"]
+        let header = ["dead-lettered at", "message id", "worker", "reason", "body"]
+        let rows = letters.map { letter in
+            [
+                letter.deadLetteredAt.map(Self.timestamp) ?? "-", letter.messageId ?? "-", letter.worker ?? "-", letter.reason,
+                letter.displayBody(),
+            ]
+        }
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { index, cell in
+                index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+        lines.append("")
+        lines.append(line(header))
+        lines.append(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "))
+        lines += rows.map(line)
+        return lines.joined(separator: "\n")
+    }
+
+    /// Nanoseconds since the epoch as local `yyyy-MM-dd HH:mm:ss.SSS`.
+    private static func timestamp(_ nanoseconds: UInt64) -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss.SSS"
+        return formatter.string(from: Date(timeIntervalSince1970: Double(nanoseconds) / 1e9))
+    }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import RaceLab
+
+/// `racelab poison`: feeds the workers malformed requests and checks each lands in the dead-letter queue.
+struct PoisonCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "poison",
+        abstract: "Publish malformed requests and check every one is dead-lettered with its reason, no order written, no worker lost.",
+        discussion: """
+            Each message breaks one thing (not JSON, a string item id, an item that does not exist, a negative or \
+            missing item id, bytes that are not UTF-8, an unknown strategy, quantity 0, a JSON array, 5000 bytes, \
+            a boolean buyer id, an empty body). They stay in racelab.purchases.dlq for `racelab dlq` unless \
+            --purge-after is given. Exit status 1 when any was not dead-lettered, an order was written or a worker died.
+            """
+    )
+
+    @OptionGroup var lab: LabOptions
+
+    @Option(parsing: .unconditional, help: "Local worker processes to start (0: use workers already running).")
+    var workers: Int = 1
+
+    @Option(parsing: .unconditional, help: "Consumer threads per local worker.")
+    var consumers: Int = 2
+
+    @Option(parsing: .unconditional, help: "Seconds to wait for every message to reach the dead-letter queue.")
+    var timeout: Double = 15
+
+    @Flag(help: "Remove this run's poison messages from the dead-letter queue afterwards.")
+    var purgeAfter = false
+
+    @Option(help: "table or json.")
+    var format: OutputFormat = .table
+
+    func validate() throws {
+        guard (0...64).contains(workers) else { throw ValidationError("--workers must be in 0...64 (got \(workers))") }
+        guard (1...64).contains(consumers) else { throw ValidationError("--consumers must be in 1...64 (got \(consumers))") }
+        guard timeout > 0, timeout <= 3_600 else { throw ValidationError("--timeout must be in 0...3600 seconds (got \(timeout))") }
+    }
+
+    func run() throws {
+        let report = try poison()
+        switch format {
+        case .table:
+            print(report.table())
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        }
+        if let problem = report.problem { throw CLIError(message: problem) }
+    }
+
+    /// Gets workers consuming (started here, or already running), clears leftovers, fires the poison, stops the local workers.
+    private func poison() throws -> PoisonReport {
+        let logger = lab.makeLogger(label: "racelab.poison")
+        let servers = try lab.servers(logger: logger)
+        let runner = try StampedeRunner(postgresURL: servers.postgresURL, amqpURL: servers.amqpURL, logger: logger)
+
+        let pool = try lab.prepareWorkers(count: workers, consumers: consumers, servers: servers, runner: runner, logger: logger)
+        defer { pool?.stop() }
+
+        let poison = try PoisonRun(postgresURL: servers.postgresURL, amqpURL: servers.amqpURL, logger: logger)
+        let report = try poison.run(timeoutSeconds: timeout) {
+            if let pool { return pool.failure() == nil }
+            return try runner.consumerCount() > 0
+        }
+        if purgeAfter {
+            let removed = try poison.deadLetters.remove(messageIds: Set(report.messages.map(\.messageId)))
+            logger.info("Removed the poison from the dead-letter queue", metadata: ["lab.removed": "\(removed)"])
+        }
+        return report
+    }
+}

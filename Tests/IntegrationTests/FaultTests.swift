@@ -1,0 +1,96 @@
+import Foundation
+import RaceLab
+import Sandbox
+import Testing
+
+extension LiveLab {
+    /// Faults injected into real stampedes: workers SIGKILLed mid-run, PostgreSQL restarted mid-run.
+    /// Every request must end as exactly one outcome (or dead letter), and no request may buy twice.
+    @Suite struct FaultTests {
+        /// Runs `racelab run … --format json` and returns its one report and the history lines.
+        static func run(_ arguments: [String]) async throws -> (report: [String: Any], history: [[String: Any]], stderr: String) {
+            let historyFile = FileManager.default.temporaryDirectory.appendingPathComponent("racelab-history-\(UUID().uuidString).jsonl")
+            defer { try? FileManager.default.removeItem(at: historyFile) }
+            let result = try await CommandLineTests.racelab(["run", "--format", "json", "--history", historyFile.path] + arguments)
+            #expect(result.status == 0, "\(result.stderr)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
+            let history = try String(contentsOf: historyFile, encoding: .utf8).split(separator: "\n").compactMap {
+                try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+            return (report, history, result.stderr)
+        }
+
+        /// The checks every faulty run must pass: exact sales, nothing lost, nothing doubled.
+        static func expectExact(_ report: [String: Any], history: [[String: Any]], buyers: Int, stock: Int) throws {
+            #expect(report["sold"] as? Int == stock)
+            #expect(report["oversold"] as? Int == 0)
+            #expect((report["violations"] as? [String]) == [], "\(report["violations"] ?? "")")
+            let outcomes = try #require(report["outcomes"] as? [String: Int])
+            #expect(outcomes.values.reduce(0, +) == buyers)
+            #expect(outcomes["indeterminate"] == 0)
+            #expect(outcomes["purchased"] == stock)
+            // The history has one invoke and exactly one completion per request.
+            let invokes = history.filter { $0["type"] as? String == "invoke" }
+            let completions = history.filter { $0["type"] as? String != "invoke" }
+            #expect(invokes.count == buyers)
+            #expect(Set(completions.compactMap { $0["requestId"] as? String }).count == buyers)
+            #expect(completions.count == buyers)
+            #expect(completions.filter { $0["type"] as? String == "ok" }.count == stock)
+        }
+
+        @Test(arguments: [StrategyName.pessimistic, .optimistic, .advisory])
+        func workersKilledMidRunLoseNothingAndDoubleNothing(strategy: StrategyName) async throws {
+            let (report, history, stderr) = try await Self.run([
+                "--strategy", strategy.rawValue, "--buyers", "900", "--stock", "300", "--workers", "3", "--consumers", "2",
+                "--think-ms", "1", "--chaos", "kill-worker:250", "--log-level", "info",
+            ])
+            try Self.expectExact(report, history: history, buyers: 900, stock: 300)
+            #expect(stderr.contains("Chaos: killed a worker"), "no worker was killed: the test proved nothing")
+        }
+
+        @Test func theBrokerClosingEveryConnectionMidRunLosesNothing() async throws {
+            let sandboxURL = try await onThread {
+                Sandbox(home: Sandbox.defaultHome(), logger: LabEnvironment.logger).status(probes: LabServers.probes).rabbitmq.url
+            }
+            try #require(
+                sandboxURL == LabEnvironment.amqpURL,
+                "this test drives the lab's own RabbitMQ; RACELAB_AMQP_URL points elsewhere"
+            )
+            async let run = Self.run([
+                "--strategy", "advisory", "--buyers", "1500", "--stock", "1000", "--workers", "2", "--consumers", "3", "--think-ms", "5",
+                "--log-level", "warning",
+            ])
+            try await Task.sleep(for: .seconds(2))
+            try await onThread {
+                try Sandbox(home: Sandbox.defaultHome(), logger: LabEnvironment.logger).closeAMQPConnections(reason: "racelab fault test")
+            }
+            let (report, history, stderr) = try await run
+            try Self.expectExact(report, history: history, buyers: 1500, stock: 1000)
+            #expect(stderr.contains("Lost the outcome connection"), "the harness never lost its connection: the test proved nothing")
+        }
+
+        @Test func aPostgresRestartMidRunLosesNothingAndDoublesNothing() async throws {
+            let sandboxURL = try await onThread {
+                Sandbox(home: Sandbox.defaultHome(), logger: LabEnvironment.logger).status(probes: LabServers.probes).postgres.url
+            }
+            try #require(
+                sandboxURL == LabEnvironment.postgresURL,
+                "this test restarts the lab's own PostgreSQL; RACELAB_POSTGRES_URL points elsewhere"
+            )
+            async let run = Self.run([
+                "--strategy", "pessimistic", "--buyers", "1500", "--stock", "500", "--workers", "2", "--consumers", "3", "--think-ms", "2",
+            ])
+            try await Task.sleep(for: .seconds(2))
+            let restarted = try await onThread {
+                let sandbox = Sandbox(home: Sandbox.defaultHome(), logger: LabEnvironment.logger)
+                try sandbox.down(postgres: true, rabbitmq: false)
+                let stopped = !sandbox.status(probes: LabServers.probes).postgres.isRunning
+                _ = try sandbox.up(postgres: true, rabbitmq: false, probes: LabServers.probes)
+                return stopped
+            }
+            #expect(restarted, "PostgreSQL did not go down: the test proved nothing")
+            let (report, history, _) = try await run
+            try Self.expectExact(report, history: history, buyers: 1500, stock: 500)
+        }
+    }
+}
