@@ -53,7 +53,12 @@ public struct RunEnvironment: Sendable, Equatable, Codable {
     public var operatingSystem: String
 
     public init(
-        postgresVersion: String, rabbitmqVersion: String, racelabVersion: String, hostname: String, cpuCount: Int, memoryBytes: UInt64,
+        postgresVersion: String,
+        rabbitmqVersion: String,
+        racelabVersion: String,
+        hostname: String,
+        cpuCount: Int,
+        memoryBytes: UInt64,
         operatingSystem: String
     ) {
         self.postgresVersion = postgresVersion
@@ -66,21 +71,18 @@ public struct RunEnvironment: Sendable, Equatable, Codable {
     }
 }
 
-/// One stampede of a matrix run: its cell, which repetition, and the full report.
+/// One stampede of a matrix run: its cell, which repetition, and the full report (whose
+/// `latencyCurve` holds the run's latency percentiles from its HdrHistogram).
 public struct MatrixRunEntry: Sendable, Equatable, Codable {
     public var cell: MatrixCell
     /// 1-based.
     public var repetition: Int
     public var report: RunReport
-    /// Latency percentiles for plots: (percentile, milliseconds) pairs from the run's HdrHistogram,
-    /// e.g. at 0, 10, 25, 50, 75, 90, 95, 99, 99.9, 100.
-    public var latencyPercentiles: [LatencyPoint]
 
-    public init(cell: MatrixCell, repetition: Int, report: RunReport, latencyPercentiles: [LatencyPoint]) {
+    public init(cell: MatrixCell, repetition: Int, report: RunReport) {
         self.cell = cell
         self.repetition = repetition
         self.report = report
-        self.latencyPercentiles = latencyPercentiles
     }
 }
 
@@ -110,7 +112,13 @@ public struct MatrixRunRecord: Sendable, Equatable, Codable {
     public var entries: [MatrixRunEntry]
 
     public init(
-        id: Int64, name: String, specText: String, quick: Bool, startedAt: Date, finishedAt: Date?, environment: RunEnvironment,
+        id: Int64,
+        name: String,
+        specText: String,
+        quick: Bool,
+        startedAt: Date,
+        finishedAt: Date?,
+        environment: RunEnvironment,
         entries: [MatrixRunEntry]
     ) {
         self.id = id

@@ -211,7 +211,8 @@ public final class StampedeRunner {
             retries: retries,
             latencyMs: LatencySummary(microseconds: histogram),
             durationSec: Double(lastFinish - gateOpened) / 1e9,
-            violations: violations
+            violations: violations,
+            latencyCurve: LatencySummary.curve(microseconds: histogram)
         )
     }
 

@@ -31,6 +31,18 @@ public struct LatencySummary: Sendable, Equatable, Codable {
         )
     }
 
+    /// The percentiles a latency curve is drawn through.
+    public static let curvePercentiles: [Double] = [0, 10, 25, 50, 75, 90, 95, 99, 99.9, 100]
+
+    /// Points of the latency percentile curve (milliseconds), for plots; empty for an empty histogram.
+    public static func curve(microseconds histogram: Histogram<UInt64>) -> [LatencyPoint] {
+        guard histogram.totalCount > 0 else { return [] }
+        return curvePercentiles.map { percentile in
+            let micros = percentile >= 100 ? histogram.max : histogram.valueAtPercentile(percentile)
+            return LatencyPoint(percentile: percentile, milliseconds: (Double(micros)).rounded() / 1000)
+        }
+    }
+
     /// A histogram sized for latencies from 1 µs to one hour at three significant digits.
     public static func makeHistogram() -> Histogram<UInt64> {
         Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)

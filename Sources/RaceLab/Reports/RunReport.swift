@@ -33,6 +33,8 @@ public struct RunReport: Sendable, Equatable, Codable {
     public var violations: [String]
     /// The per-item picture behind `sold`, `oversold` and `finalStock`.
     public var perItem: [RunObservation.Item]
+    /// The latency percentile curve behind `latencyMs`, for plots: (percentile, milliseconds) points.
+    public var latencyCurve: [LatencyPoint]
 
     public init(
         strategy: StrategyName,
@@ -43,7 +45,8 @@ public struct RunReport: Sendable, Equatable, Codable {
         retries: Int,
         latencyMs: LatencySummary,
         durationSec: Double,
-        violations: [String]
+        violations: [String],
+        latencyCurve: [LatencyPoint] = []
     ) {
         self.strategy = strategy
         self.runId = runId
@@ -65,6 +68,7 @@ public struct RunReport: Sendable, Equatable, Codable {
         self.throughputPerSec = durationSec > 0 ? (Double(settled) / durationSec * 10).rounded() / 10 : 0
         self.violations = violations
         self.perItem = observation.items
+        self.latencyCurve = latencyCurve
     }
 
     /// Total stock before the run, over all items.
