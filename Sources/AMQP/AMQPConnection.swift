@@ -89,6 +89,14 @@ public final class AMQPConnection {
         amqp_destroy_connection(state)
     }
 
+    /// What the broker said about itself when the connection opened (`product`, `version`, `platform`…).
+    ///
+    /// Read from the handshake librabbitmq keeps; no round trip. Empty once the connection is closed.
+    public var serverProperties: [String: AMQPFieldValue] {
+        guard !destroyed, let table = amqp_get_server_properties(state) else { return [:] }
+        return table.pointee.fields
+    }
+
     /// Throws if the connection can no longer be used.
     func ensureOpen() throws {
         if let closedError {

@@ -64,16 +64,8 @@ struct DeadLetterCommand: ParsableCommand {
                 letter.displayBody(),
             ]
         }
-        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { index, cell in
-                index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
-        }
         lines.append("")
-        lines.append(line(header))
-        lines.append(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "))
-        lines += rows.map(line)
+        lines += TextTable(header: header, rows: rows).lines()
         return lines.joined(separator: "\n")
     }
 

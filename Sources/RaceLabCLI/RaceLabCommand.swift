@@ -11,7 +11,10 @@ struct RaceLabCommand: ParsableCommand {
             With RACELAB_POSTGRES_URL and RACELAB_AMQP_URL unset, racelab starts its own PostgreSQL and RabbitMQ \
             on loopback under .racelab/ and reuses them.
             """,
-        subcommands: [RunCommand.self, WorkerCommand.self, UpCommand.self, DownCommand.self, PoisonCommand.self, DeadLetterCommand.self]
+        subcommands: [
+            RunCommand.self, WorkerCommand.self, UpCommand.self, DownCommand.self, PoisonCommand.self, DeadLetterCommand.self, MatrixCommand.self,
+            RunsCommand.self, CompareCommand.self, DemoCommand.self,
+        ]
     )
 
     /// Parses and runs, printing a failure as one line on stderr (help and usage errors print as usual).

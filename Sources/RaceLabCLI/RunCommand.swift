@@ -78,6 +78,13 @@ struct RunCommand: ParsableCommand {
             }
             if workers == 0 { throw ValidationError("--chaos kill-worker needs local workers (--workers 1 or more)") }
         }
+        if let history {
+            let folder = URL(fileURLWithPath: history).deletingLastPathComponent().path
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--history: folder \(folder) does not exist")
+            }
+        }
     }
 
     func run() throws {

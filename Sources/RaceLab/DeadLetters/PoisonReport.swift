@@ -90,14 +90,7 @@ public struct PoisonReport: Sendable, Equatable, Encodable {
                 entry.deadLettered ? "dead-lettered: \(entry.reason ?? "unknown")" : "NOT dead-lettered (still queued / lost)",
             ]
         }
-        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { index, cell in
-                index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
-        }
-        var lines = [line(header), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")]
-        lines += rows.map(line)
+        var lines = TextTable(header: header, rows: rows).lines()
         lines.append("")
         lines.append(
             "\(deadLettered) of \(published) dead-lettered, workers \(workersAlive ? "alive" : "NOT alive"), "

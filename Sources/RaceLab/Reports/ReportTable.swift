@@ -30,20 +30,8 @@ public struct ReportTable: Sendable {
                 String(format: "%.0f", r.throughputPerSec), r.violations.isEmpty ? "ok" : "\(r.violations.count) broken",
             ]
         }
-        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-        func line(_ cells: [String], emphasise: Bool = false) -> String {
-            let text = cells.enumerated().map { index, cell in
-                index == 0
-                    ? cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
-                    : String(repeating: " ", count: widths[index] - cell.count) + cell
-            }.joined(separator: "  ")
-            return emphasise && colour ? "\u{1B}[1;31m\(text)\u{1B}[0m" : text
-        }
-        lines.append(line(header))
-        lines.append(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "))
-        for (report, row) in zip(reports, rows) {
-            lines.append(line(row, emphasise: report.oversold > 0 || !report.violations.isEmpty))
-        }
+        let loud = reports.map { $0.oversold > 0 || !$0.violations.isEmpty }
+        lines += TextTable.figures(header: header, rows: rows).lines { colour && loud[$0] ? "1;31" : nil }
         let broken = reports.filter { !$0.violations.isEmpty }
         if !broken.isEmpty {
             lines.append("")

@@ -1,0 +1,70 @@
+/// One knob of a `MatrixCell`, by the name specs and `racelab compare --match-ignoring` use.
+public enum CellKnob: String, Sendable, CaseIterable, Codable {
+    case strategy, buyers, stock, items, workers, consumers, thinkMs
+
+    /// The knob's value in `cell`, as text.
+    public func value(in cell: MatrixCell) -> String {
+        switch self {
+        case .strategy: cell.strategy.rawValue
+        case .buyers: "\(cell.buyers)"
+        case .stock: "\(cell.stock)"
+        case .items: "\(cell.items)"
+        case .workers: "\(cell.workers)"
+        case .consumers: "\(cell.consumers)"
+        case .thinkMs: "\(cell.thinkMs)"
+        }
+    }
+
+    /// The knob's value in `cell` as a number (the strategy's position for `strategy`).
+    func number(in cell: MatrixCell) -> Int {
+        switch self {
+        case .strategy: StrategyName.allCases.firstIndex(of: cell.strategy) ?? 0
+        case .buyers: cell.buyers
+        case .stock: cell.stock
+        case .items: cell.items
+        case .workers: cell.workers
+        case .consumers: cell.consumers
+        case .thinkMs: cell.thinkMs
+        }
+    }
+
+    /// `cell` with this knob set to a fixed placeholder, so cells that differ only here compare equal.
+    func erased(in cell: MatrixCell) -> MatrixCell {
+        var copy = cell
+        switch self {
+        case .strategy: copy.strategy = .naive
+        case .buyers: copy.buyers = 0
+        case .stock: copy.stock = 0
+        case .items: copy.items = 0
+        case .workers: copy.workers = 0
+        case .consumers: copy.consumers = 0
+        case .thinkMs: copy.thinkMs = 0
+        }
+        return copy
+    }
+
+    /// The short form `MatrixCell.label` uses: `b=100`, `t=5`, or the strategy's name.
+    public func shortLabel(in cell: MatrixCell) -> String {
+        switch self {
+        case .strategy: cell.strategy.rawValue
+        case .buyers: "b=\(cell.buyers)"
+        case .stock: "s=\(cell.stock)"
+        case .items: "i=\(cell.items)"
+        case .workers: "w=\(cell.workers)"
+        case .consumers: "c=\(cell.consumers)"
+        case .thinkMs: "t=\(cell.thinkMs)"
+        }
+    }
+}
+
+extension MatrixCell {
+    /// The label without the strategy: `b=100 s=1 i=1 w=4 c=4 t=5`, naming the stampede every strategy faced.
+    public var stampedeLabel: String {
+        CellKnob.allCases.dropFirst().map { $0.shortLabel(in: self) }.joined(separator: " ")
+    }
+
+    /// The knobs whose values differ between this cell and `other`.
+    public func knobsDiffering(from other: MatrixCell) -> [CellKnob] {
+        CellKnob.allCases.filter { $0.value(in: self) != $0.value(in: other) }
+    }
+}

@@ -1,0 +1,134 @@
+import ArgumentParser
+import Foundation
+import RaceLab
+
+/// `racelab demo`: the last-item race told in the terminal — the same stampede for one item at each strategy.
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "The last-item race in under a minute: the same buyers fight over 1 item with each strategy in turn.",
+        discussion: """
+            Starts local workers, fires one stampede (all buyers released at once for a stock of 1) at naive, pessimistic, \
+            optimistic and advisory, and says after each what it sold. Colour only when stdout is a terminal.
+            """
+    )
+
+    @OptionGroup var lab: LabOptions
+
+    @Option(parsing: .unconditional, help: "Buyers fighting over the one item.")
+    var buyers: Int = 100
+
+    @Option(parsing: .unconditional, help: "Local worker processes.")
+    var workers: Int = 4
+
+    @Option(parsing: .unconditional, help: "Consumer threads per worker.")
+    var consumers: Int = 4
+
+    @Option(name: .customLong("think-ms"), parsing: .unconditional, help: "Milliseconds each strategy holds between read and write.")
+    var thinkMs: Int = 5
+
+    @Option(parsing: .unconditional, help: "Seed of the buyer order.")
+    var seed: UInt64 = 42
+
+    @Option(parsing: .unconditional, help: "Seconds without any new outcome before the rest are reported indeterminate.")
+    var timeout: Double = 30
+
+    var stampede: StampedeConfiguration {
+        StampedeConfiguration(
+            buyers: buyers,
+            stock: 1,
+            items: 1,
+            workers: workers,
+            consumersPerWorker: consumers,
+            thinkMs: thinkMs,
+            seed: seed,
+            idleTimeoutSeconds: timeout
+        )
+    }
+
+    func validate() throws {
+        if let problem = stampede.problem { throw ValidationError(problem) }
+        if workers == 0 { throw ValidationError("--workers must be at least 1: the demo starts its own workers") }
+    }
+
+    func run() throws {
+        let logger = lab.makeLogger(label: "racelab.demo")
+        let configuration = stampede
+        let colour = isatty(STDOUT_FILENO) == 1
+        Self.say(
+            """
+            The last item: \(buyers) buyers, 1 item in stock, \(workers) workers × \(consumers) consumers, think \(thinkMs) ms.
+            The same stampede (seed \(seed)) hits each strategy in turn. naive reads the stock, thinks, and writes what it read;
+            pessimistic and advisory take a lock first; optimistic writes only if nobody changed the row meanwhile.
+
+            """
+        )
+        let servers = try lab.servers(logger: logger)
+        let runner = try StampedeRunner(postgresURL: servers.postgresURL, amqpURL: servers.amqpURL, logger: logger)
+        let pool = try lab.prepareWorkers(count: workers, consumers: consumers, servers: servers, runner: runner, logger: logger)
+        defer { pool?.stop() }
+
+        let plan = StampedePlan(buyers: configuration.buyers, items: configuration.items, seed: configuration.seed)
+        let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1)
+        var reports: [RunReport] = []
+        for strategy in StrategyName.allCases {
+            let report = try runner.run(
+                strategy: strategy,
+                configuration: configuration,
+                plan: plan,
+                tick: { pool?.replaceDeadWorkers() },  // a worker that dies is replaced, as in racelab run
+                progress: { settled, total in progress.update("\(strategy.rawValue): \(settled)/\(total) settled") }
+            )
+            progress.clear()
+            reports.append(report)
+            Self.say(Self.verdict(report, colour: colour))
+        }
+
+        Self.say("")
+        Self.say(ReportTable(reports: reports, colour: colour).render())
+        Self.say(
+            """
+
+            Where to look next:
+              racelab matrix experiments/contention.yaml --quick   every strategy as contention grows, with repetitions;
+                                                                   writes report.html (charts), report.md, runs.csv, runs.json
+                                                                   to \(lab.homeURL.appendingPathComponent("reports").path)/<run id>-<name>/
+              racelab runs                                         the matrix runs stored so far
+              racelab compare A B                                  two matrix runs cell by cell: which changes are beyond noise
+              racelab run --strategy all --buyers 1000 --stock 10  your own stampede
+            """
+        )
+        if let first = reports.first(where: { $0.outcomes.indeterminate > 0 }) {
+            throw CLIError(
+                message: "timed out: \(first.outcomes.indeterminate) of \(first.buyers) \(first.strategy.rawValue) requests have no outcome "
+                    + "after \(Int(timeout)) s without progress (are the workers running?); the report above is partial"
+            )
+        }
+    }
+
+    /// One line on what a strategy did with the one item: an oversell loud (bold red on a terminal), an exact sale plain.
+    static func verdict(_ report: RunReport, colour: Bool) -> String {
+        let name = report.strategy.rawValue
+        let stock = report.initialStock
+        let turnedAway = report.outcomes.soldOut + report.outcomes.gaveUp
+        let milliseconds = report.latencyMs.p99
+        let p99 = "p99 \(String(format: milliseconds >= 100 ? "%.0f" : "%.1f", milliseconds)) ms"
+        let retries = report.retries > 0 ? ", \(report.retries) retries" : ""
+        if report.oversold > 0 {
+            let text = "\(name): sold \(report.sold) of \(stock) — OVERSOLD by \(report.oversold)"
+            return (colour ? "\u{1B}[1;31m\(text)\u{1B}[0m" : text) + " (\(report.violations.count) invariants broken, \(p99))"
+        }
+        if report.sold == stock && report.violations.isEmpty {
+            let lucky = report.strategy.isLocked ? "" : " — no oversell this time; more buyers or --think-ms widen the race"
+            return "\(name): sold exactly \(stock), \(turnedAway) turned away, \(p99)\(retries)\(lucky)"
+        }
+        let broken = report.violations.isEmpty ? "" : ", \(report.violations.count) invariants broken"
+        return
+            "\(name): sold \(report.sold) of \(stock), \(turnedAway) turned away, \(report.outcomes.indeterminate) unknown, \(p99)\(retries)\(broken)"
+    }
+
+    /// Writes a line to stdout unbuffered, so each shows as soon as its stampede is over, piped or not.
+    static func say(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+}
