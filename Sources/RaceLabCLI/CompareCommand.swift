@@ -56,7 +56,15 @@ struct CompareCommand: ParsableCommand {
             titles = ("\(Self.title(recordA)), \(first.rawValue)", "\(Self.title(recordA)), \(second.rawValue)")
         } else {
             let recordB = try Self.matrixRun(b ?? a, storePath: path)
-            comparison = RunComparison(a: recordA.entries, b: recordB.entries, ignoring: try ignoredKnob())
+            var knob = try ignoredKnob()
+            var compared = RunComparison(a: recordA.entries, b: recordB.entries, ignoring: knob)
+            if knob == nil && compared.rows.isEmpty, let found = RunComparison.differingKnob(recordA.entries, recordB.entries) {
+                // The runs differ in one knob (say thinkMs was edited): pair cells across it, and say so.
+                knob = found
+                compared = RunComparison(a: recordA.entries, b: recordB.entries, ignoring: found)
+                FileHandle.standardError.write(Data("racelab: no cell matches exactly; pairing cells that differ only in \(found.rawValue)\n".utf8))
+            }
+            comparison = compared
             titles = (Self.title(recordA), Self.title(recordB))
         }
         switch format {

@@ -85,6 +85,12 @@ import Testing
         #expect(comparison.rows.filter { $0.metric == .throughputPerSec }.allSatisfy { $0.beyondNoise })
     }
 
+    @Test func theKnobTwoRunsDifferInIsFound() {
+        let fast = SyntheticMatrix.contention(id: 1, thinkMs: 0, repetitions: 2, seed: 1)
+        let slow = SyntheticMatrix.contention(id: 2, thinkMs: 10, repetitions: 2, seed: 2)
+        #expect(RunComparison.differingKnob(fast.entries, slow.entries) == .thinkMs)
+    }
+
     @Test func strategiesWithinOneRunPairByTheirStampede() throws {
         let record = SyntheticMatrix.contention()
         let comparison = RunComparison(entries: record.entries, strategyA: .pessimistic, strategyB: .optimistic)
