@@ -7,6 +7,7 @@
 //   Postgres, AMQP      thin, domain-free Swift wrappers over them
 //   Sandbox             local PostgreSQL + RabbitMQ servers under .racelab/ (the embedded default)
 //   RaceLab             the domain: requests, outcomes, strategies, worker, stampede, invariants, sandbox
+//   RaceLabServer       the HTTP front door (Hummingbird): purchases in, outcomes out, items, metrics
 //   racelab             the command line
 import PackageDescription
 
@@ -23,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -50,10 +52,21 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        .target(
+            name: "RaceLabServer",
+            dependencies: [
+                "RaceLab",
+                "AMQP",
+                "Postgres",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "RaceLabCLI",
             dependencies: [
                 "RaceLab",
+                "RaceLabServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -61,6 +74,16 @@ let package = Package(
         .testTarget(name: "RaceLabTests", dependencies: ["RaceLab"]),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox"]),
+        .testTarget(
+            name: "RaceLabServerTests",
+            dependencies: [
+                "RaceLabServer",
+                "RaceLab",
+                "AMQP",
+                "Postgres",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["RaceLab", "Postgres", "AMQP"]
