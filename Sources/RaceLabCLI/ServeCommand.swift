@@ -1,0 +1,50 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import RaceLab
+import RaceLabServer
+
+/// `racelab serve`: the HTTP front door (purchases, items, events, metrics, docs).
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the HTTP API until stopped (SIGINT/SIGTERM); see /docs once it runs.",
+        discussion: "Purchases are published to racelab.purchases with confirms; run workers (racelab worker) to settle them."
+    )
+
+    @OptionGroup var lab: LabOptions
+
+    @Option(help: "Address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "Port to listen on.")
+    var port: Int = 8080
+
+    func validate() throws {
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be in 0...65535 (got \(port))") }
+    }
+
+    func run() throws {
+        let logger = lab.makeLogger(label: "racelab.serve")
+        let servers = try lab.servers(logger: logger)
+        let server = try APIServer(
+            configuration: APIServerConfiguration(postgresURL: servers.postgresURL, amqpURL: servers.amqpURL, host: host, port: port),
+            logger: logger
+        )
+        // The command is synchronous (see RaceLabCommand.main); the server runs in a task while this thread
+        // waits. Hummingbird's service group stops it gracefully on SIGINT/SIGTERM.
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            do {
+                try await server.run()
+            } catch {
+                server.stop()
+                RaceLabCommand.fail("\(error)")
+            }
+            done.signal()
+        }
+        done.wait()
+        server.waitUntilStopped()
+        logger.info("Server stopped")
+    }
+}

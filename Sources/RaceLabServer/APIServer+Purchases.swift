@@ -1,0 +1,92 @@
+import Foundation
+import Hummingbird
+import RaceLab
+
+/// `POST /purchases` and `GET /purchases/{id}`.
+extension APIServer {
+    func addPurchaseRoutes(to router: Router<BasicRequestContext>) {
+        router.post("/purchases") { request, _ in try await self.submitPurchase(request) }
+        router.get("/purchases/{id}") { _, context in try self.purchaseStatus(context.parameters.get("id") ?? "") }
+    }
+
+    /// Validates the body, publishes the request with a confirm and answers `202` with its id.
+    func submitPurchase(_ request: Request) async throws -> Response {
+        let body = try await JSONBody(request)
+        let itemId = try body.integer("itemId") ?? 0
+        let buyerId = try body.integer("buyerId") ?? 0
+        let quantity = try body.integer("quantity", required: false) ?? 1
+        let thinkMs = try body.integer("thinkMs", required: false) ?? 0
+        let strategyName = try body.string("strategy") ?? StrategyName.pessimistic.rawValue
+        guard let strategy = StrategyName(rawValue: strategyName) else {
+            let known = StrategyName.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ProblemDetails.invalid("strategy", "unknown strategy '\(strategyName.prefix(40))' (known: \(known))")
+        }
+        guard let quantity = Int(exactly: quantity), PurchaseRequest.quantityRange.contains(quantity) else {
+            throw ProblemDetails.invalid("quantity", "must be in \(PurchaseRequest.quantityRange), got \(quantity)")
+        }
+        guard let thinkMs = Int(exactly: thinkMs), PurchaseRequest.thinkRange.contains(thinkMs) else {
+            throw ProblemDetails.invalid("thinkMs", "must be in \(PurchaseRequest.thinkRange), got \(thinkMs)")
+        }
+        let purchase = PurchaseRequest(
+            runId: runId,
+            itemId: itemId,
+            buyerId: buyerId,
+            quantity: quantity,
+            strategy: strategy,
+            thinkMs: thinkMs,
+            publishedAt: WallClock.nanoseconds(),
+            gated: false
+        )
+        if let problem = purchase.validationProblem {
+            let field = problem.dropFirst("field ".count).prefix { $0 != ":" }
+            throw ProblemDetails(.unprocessableContent, problem, field: String(field))
+        }
+        ledger.recordPending(purchase)
+        do {
+            try await broker.publish(try MessageCodec().encode(purchase))
+        } catch {
+            ledger.recordUnavailable(purchase.requestId)
+            throw error
+        }
+        ledger.recordAccepted()
+        let id = purchase.requestId.uuidString.lowercased()
+        return try jsonResponse(
+            ["requestId": id, "status": "pending", "runId": runId.uuidString.lowercased()],
+            status: .accepted,
+            headers: [.location: "/purchases/\(id)"]
+        )
+    }
+
+    /// The purchase's status: `pending` until its outcome arrives, then the outcome and its details.
+    func purchaseStatus(_ text: String) throws -> Response {
+        guard let id = UUID(uuidString: text) else { throw ProblemDetails.malformed("id", "'\(text.prefix(40))' is not a UUID") }
+        guard let entry = ledger.entry(id) else {
+            throw ProblemDetails(.notFound, "no purchase \(text) on this server (unknown, or older than the last \(ledger.capacity))", field: "id")
+        }
+        var document: [String: Any] = [
+            "requestId": id.uuidString.lowercased(),
+            "itemId": entry.request.itemId,
+            "buyerId": entry.request.buyerId,
+            "quantity": entry.request.quantity,
+            "strategy": entry.request.strategy.rawValue,
+            "status": entry.outcome?.outcome.rawValue ?? "pending",
+        ]
+        if let outcome = entry.outcome {
+            document["retries"] = outcome.retries
+            document["worker"] = outcome.worker
+            if outcome.finishedAt >= entry.request.publishedAt {
+                document["latencyMs"] = Double(outcome.finishedAt - entry.request.publishedAt) / 1e6
+            }
+            if let error = outcome.error { document["error"] = error }
+        }
+        return try jsonResponse(document)
+    }
+}
+
+/// A JSON response from a property-list-like value, keys sorted.
+func jsonResponse(_ value: Any, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
+    var headers = headers
+    headers[.contentType] = "application/json"
+    let data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])
+    return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+}

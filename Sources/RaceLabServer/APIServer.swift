@@ -1,0 +1,102 @@
+import AMQP
+import Foundation
+import Hummingbird
+import Logging
+import Postgres
+import RaceLab
+import ServiceLifecycle
+
+/// RaceLab's HTTP front door: buyers `POST /purchases`, the server publishes them to `racelab.purchases`
+/// with confirms and answers `202`; outcomes come back on `racelab.outcomes` under the server's own run id.
+///
+/// Blocking C calls never run on Swift concurrency threads: the broker, the outcome consumer and the
+/// database each live on dedicated threads (``BrokerGateway``, ``OutcomeListener``, ``DatabaseGateway``)
+/// that handlers `await`. Lifecycle: ``start()``, serve the router, ``stop()``, then ``waitUntilStopped()``.
+public final class APIServer: Sendable {
+    public let configuration: APIServerConfiguration
+    /// The run id of every purchase this server publishes; its outcomes are routed back by it.
+    public let runId = UUID()
+    let logger: Logger
+    let ledger: PurchaseLedger
+    let broker: BrokerGateway
+    let database: DatabaseGateway
+    let listener: OutcomeListener
+
+    /// - Throws: when the AMQP URL cannot be parsed.
+    public init(configuration: APIServerConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let endpoint = try AMQPEndpoint(url: configuration.amqpURL)
+        ledger = PurchaseLedger(capacity: configuration.ledgerCapacity)
+        broker = BrokerGateway(endpoint: endpoint, logger: logger)
+        database = DatabaseGateway(url: configuration.postgresURL, threads: max(1, configuration.databaseThreads), logger: logger)
+        listener = OutcomeListener(endpoint: endpoint, runId: runId, ledger: ledger, database: database, logger: logger)
+    }
+
+    /// Starts the threads and checks both servers: creates the tables and topology, binds the outcome queue.
+    ///
+    /// - Throws: when PostgreSQL or RabbitMQ cannot be reached, with the server's message.
+    public func start() async throws {
+        database.start()
+        broker.start()
+        try await database.run { try Schema.ensure(on: $0) }
+        _ = try await broker.queueDepth()
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            listener.start { continuation.resume(with: $0) }
+        }
+        logger.info("API server ready", metadata: ["lab.run": "\(runId)"])
+    }
+
+    /// Ends the event streams and asks every thread to stop. Returns at once.
+    public func stop() {
+        ledger.close()
+        listener.stop()
+        broker.stop()
+        database.stop()
+    }
+
+    /// Blocks until every thread has closed its connection. Call after ``stop()``, from a thread, not a task.
+    public func waitUntilStopped() {
+        listener.waitUntilFinished()
+        broker.waitUntilFinished()
+        database.waitUntilFinished()
+    }
+
+    /// The routes, behind ``ProblemMiddleware``.
+    public func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: ProblemMiddleware())
+        addPurchaseRoutes(to: router)
+        addItemRoutes(to: router)
+        addObservabilityRoutes(to: router)
+        addDocumentationRoutes(to: router)
+        return router
+    }
+
+    /// Starts, serves on the configured host and port until SIGINT or SIGTERM, then stops the threads.
+    /// Open event streams are ended on shutdown.
+    public func run() async throws {
+        try await start()
+        let app = Application(
+            router: makeRouter(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "racelab"),
+            logger: logger
+        )
+        // Graceful shutdown runs through the services in reverse order: the hook ends the event streams
+        // first, so the HTTP server is not left waiting on them.
+        let services = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: app), .init(service: ShutdownHook(server: self))],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        do {
+            try await services.run()
+        } catch {
+            stop()
+            throw error
+        }
+        stop()
+    }
+}

@@ -1,0 +1,176 @@
+import AMQP
+import Dispatch
+import Foundation
+import Logging
+import RaceLab
+import Synchronization
+
+/// The server's one publisher to RabbitMQ: a dedicated thread owning an `AMQPConnection` in confirm mode.
+///
+/// Route handlers `await` ``publish(_:)``; the thread takes every publish queued meanwhile, sends them,
+/// waits for the broker's confirms once for the batch and resumes each caller — so a purchase is answered
+/// only after RabbitMQ has taken it. librabbitmq blocks, so it never runs on a Swift concurrency thread.
+/// The connection is opened on first use and reopened after a failure.
+final class BrokerGateway: Sendable {
+    private enum Job: Sendable {
+        case publish(body: [UInt8], continuation: CheckedContinuation<Void, any Error>)
+        case queueDepth(CheckedContinuation<Int, any Error>)
+
+        func fail(_ error: any Error) {
+            switch self {
+            case .publish(_, let continuation): continuation.resume(throwing: error)
+            case .queueDepth(let continuation): continuation.resume(throwing: error)
+            }
+        }
+    }
+
+    private struct State {
+        var jobs: [Job] = []
+        var stopped = false
+    }
+
+    /// How long the broker may take to confirm a batch before its callers get `503`.
+    static let confirmTimeout: Duration = .seconds(5)
+
+    private let endpoint: AMQPEndpoint
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let wakeup = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(endpoint: AMQPEndpoint, logger: Logger) {
+        self.endpoint = endpoint
+        self.logger = logger
+    }
+
+    /// Starts the thread. Call once.
+    func start() {
+        let thread = Thread { [self] in
+            serve()
+            finished.signal()
+        }
+        thread.name = "racelab-api-broker"
+        thread.start()
+    }
+
+    /// Asks the thread to stop; queued work fails with `503`. Returns at once.
+    func stop() {
+        state.withLock { $0.stopped = true }
+        wakeup.signal()
+    }
+
+    /// Blocks until the thread has closed its connection and ended. Not from a Swift concurrency task.
+    func waitUntilFinished() {
+        finished.wait()
+    }
+
+    /// Publishes a persistent JSON message to `racelab.purchases` and returns once the broker confirmed it.
+    ///
+    /// - Throws: ``ProblemDetails`` `503` when RabbitMQ is unreachable, nacks, or does not confirm in time.
+    func publish(_ body: [UInt8]) async throws {
+        try await withCheckedThrowingContinuation { continuation in
+            enqueue(.publish(body: body, continuation: continuation))
+        }
+    }
+
+    /// The number of ready messages in `racelab.purchases`.
+    func queueDepth() async throws -> Int {
+        try await withCheckedThrowingContinuation { continuation in
+            enqueue(.queueDepth(continuation))
+        }
+    }
+
+    private func enqueue(_ job: Job) {
+        let accepted = state.withLock { state -> Bool in
+            guard !state.stopped else { return false }
+            state.jobs.append(job)
+            return true
+        }
+        guard accepted else { return job.fail(ProblemDetails.unavailable("the server is shutting down")) }
+        wakeup.signal()
+    }
+
+    /// The thread's loop: take every queued job, run it, repeat; between jobs keep the connection's heartbeats flowing.
+    private func serve() {
+        var connection: AMQPConnection?
+        while true {
+            _ = wakeup.wait(timeout: .now() + 1)
+            let (jobs, stopped) = state.withLock { state in
+                defer { state.jobs.removeAll() }
+                return (state.jobs, state.stopped)
+            }
+            if stopped {
+                for job in jobs { job.fail(ProblemDetails.unavailable("the server is shutting down")) }
+                break
+            }
+            if jobs.isEmpty {
+                // Heartbeats are serviced only inside library calls: read whatever is waiting.
+                if let open = connection, (try? open.pollConfirms()) == nil {
+                    open.close()
+                    connection = nil
+                }
+                continue
+            }
+            let open: AMQPConnection
+            do {
+                open = try connection ?? connect()
+                connection = open
+            } catch {
+                logger.warning("Cannot reach RabbitMQ", metadata: ["lab.error": "\(error)"])
+                for job in jobs { job.fail(ProblemDetails.unavailable("RabbitMQ cannot take the request: \(error)")) }
+                continue
+            }
+            if !run(jobs, on: open) {
+                open.close()
+                connection = nil
+            }
+        }
+        connection?.close()
+    }
+
+    private func connect() throws -> AMQPConnection {
+        let connection = try AMQPConnection(endpoint: endpoint, connectTimeout: .seconds(3), connectionName: "racelab api publisher")
+        try Topology.declare(on: connection)
+        try connection.enableConfirms()
+        return connection
+    }
+
+    /// Runs one batch: queue inspections, then every publish followed by one wait for confirms.
+    /// - Returns: false when the connection must be dropped.
+    private func run(_ jobs: [Job], on connection: AMQPConnection) -> Bool {
+        var healthy = true
+        var waiting: [CheckedContinuation<Void, any Error>] = []
+        var bodies: [[UInt8]] = []
+        for job in jobs {
+            switch job {
+            case .queueDepth(let continuation):
+                do {
+                    continuation.resume(returning: try connection.inspectQueue(Topology.purchases).messageCount)
+                } catch {
+                    healthy = false
+                    continuation.resume(throwing: ProblemDetails.unavailable("RabbitMQ did not answer: \(error)"))
+                }
+            case .publish(let body, let continuation):
+                waiting.append(continuation)
+                bodies.append(body)
+            }
+        }
+        guard !waiting.isEmpty else { return healthy }
+        let properties = AMQPMessageProperties(persistent: true, contentType: "application/json")
+        do {
+            for body in bodies {
+                try connection.publish(routingKey: Topology.purchases, body: body, properties: properties)
+            }
+            try connection.waitForConfirms(timeout: Self.confirmTimeout)
+            for continuation in waiting { continuation.resume() }
+            return healthy
+        } catch {
+            // A nack, a timeout or a lost channel: the broker may not hold these requests, so none is acknowledged.
+            logger.warning("RabbitMQ did not confirm publishes", metadata: ["lab.error": "\(error)", "lab.count": "\(waiting.count)"])
+            for continuation in waiting {
+                continuation.resume(throwing: ProblemDetails.unavailable("RabbitMQ did not confirm the request: \(error)"))
+            }
+            return false
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Hummingbird
+
+/// A request's JSON object read field by field, so every rejection names the field: wrong JSON types are
+/// `400`, well-typed values out of range are left to the caller (`422`).
+struct JSONBody {
+    /// Bodies larger than this are refused (`413`) before parsing.
+    static let maxBytes = 16 * 1024
+
+    private let object: [String: Any]
+
+    init(_ request: Request) async throws {
+        var bytes = Data()
+        for try await chunk in request.body {
+            guard bytes.count + chunk.readableBytes <= Self.maxBytes else {
+                throw ProblemDetails(.contentTooLarge, "body: larger than \(Self.maxBytes) bytes", field: "body")
+            }
+            bytes.append(contentsOf: chunk.readableBytesView)
+        }
+        let value: Any
+        do {
+            value = try JSONSerialization.jsonObject(with: bytes, options: [.fragmentsAllowed])
+        } catch {
+            throw ProblemDetails.malformed("body", "not valid JSON")
+        }
+        guard let object = value as? [String: Any] else { throw ProblemDetails.malformed("body", "expected a JSON object") }
+        self.object = object
+    }
+
+    /// An integer field; `nil` when absent or null and `required` is false.
+    func integer(_ key: String, required: Bool = true) throws -> Int64? {
+        guard let value = object[key], !(value is NSNull) else {
+            if required { throw ProblemDetails.malformed(key, "missing") }
+            return nil
+        }
+        guard !Self.isBoolean(value), let number = value as? NSNumber else {
+            throw ProblemDetails.malformed(key, "expected an integer, got \(Self.kind(of: value))")
+        }
+        guard let integer = Int64(number.stringValue) else {
+            throw ProblemDetails.malformed(key, "\(number.stringValue.prefix(40)) is not a 64-bit integer")
+        }
+        return integer
+    }
+
+    /// A string field; `nil` when absent or null.
+    func string(_ key: String) throws -> String? {
+        guard let value = object[key], !(value is NSNull) else { return nil }
+        guard let string = value as? String else {
+            throw ProblemDetails.malformed(key, "expected a string, got \(Self.kind(of: value))")
+        }
+        return string
+    }
+
+    /// Whether JSONSerialization read `true`/`false` here (`value is Bool` is also true of 0 and 1).
+    private static func isBoolean(_ value: Any) -> Bool {
+        guard let number = value as? NSNumber else { return false }
+        return type(of: number) == type(of: NSNumber(value: true))
+    }
+
+    private static func kind(of value: Any) -> String {
+        if isBoolean(value) { return "a boolean" }
+        return switch value {
+        case is NSNumber: "a number"
+        case is String: "a string"
+        case is [Any]: "an array"
+        case is [String: Any]: "an object"
+        default: "null"
+        }
+    }
+}

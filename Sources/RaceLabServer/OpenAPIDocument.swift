@@ -1,0 +1,198 @@
+/// The hand-maintained OpenAPI 3.0 description of the API, served at `GET /openapi.json`.
+///
+/// Keep it in step with the routes: `RaceLabServerTests` checks that every route is in it.
+enum OpenAPIDocument {
+    static let json = #"""
+        {
+          "openapi": "3.0.3",
+          "info": {
+            "title": "RaceLab API",
+            "version": "1.0.0",
+            "description": "Buy the last item over HTTP. Purchases are published to RabbitMQ with publisher confirms and settled by RaceLab workers against PostgreSQL."
+          },
+          "paths": {
+            "/purchases": {
+              "post": {
+                "summary": "Submit a purchase",
+                "description": "Validates the request, publishes it persistent to racelab.purchases and answers once RabbitMQ confirmed it.",
+                "requestBody": {
+                  "required": true,
+                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PurchaseSubmission"}}}
+                },
+                "responses": {
+                  "202": {
+                    "description": "Accepted: the broker holds the request; follow Location for the outcome.",
+                    "headers": {"Location": {"schema": {"type": "string"}, "description": "/purchases/{id}"}},
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PurchaseAccepted"}}}
+                  },
+                  "400": {"$ref": "#/components/responses/Problem"},
+                  "413": {"$ref": "#/components/responses/Problem"},
+                  "422": {"$ref": "#/components/responses/Problem"},
+                  "503": {"$ref": "#/components/responses/Problem"}
+                }
+              }
+            },
+            "/purchases/{id}": {
+              "get": {
+                "summary": "A purchase's status",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}],
+                "responses": {
+                  "200": {"description": "The status", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PurchaseStatus"}}}},
+                  "400": {"$ref": "#/components/responses/Problem"},
+                  "404": {"$ref": "#/components/responses/Problem"}
+                }
+              }
+            },
+            "/items": {
+              "get": {
+                "summary": "Every item (up to 1000) with its stock and sales",
+                "responses": {
+                  "200": {
+                    "description": "The items",
+                    "content": {"application/json": {"schema": {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}}}}}
+                  },
+                  "503": {"$ref": "#/components/responses/Problem"}
+                }
+              }
+            },
+            "/items/{id}": {
+              "get": {
+                "summary": "One item",
+                "parameters": [{"$ref": "#/components/parameters/ItemId"}],
+                "responses": {
+                  "200": {"description": "The item", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}}},
+                  "400": {"$ref": "#/components/responses/Problem"},
+                  "404": {"$ref": "#/components/responses/Problem"},
+                  "422": {"$ref": "#/components/responses/Problem"}
+                }
+              }
+            },
+            "/items/{id}/reset": {
+              "post": {
+                "summary": "Create or reset an item: set its stock and version, delete its orders",
+                "parameters": [{"$ref": "#/components/parameters/ItemId"}],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "type": "object",
+                        "required": ["stock"],
+                        "properties": {
+                          "stock": {"type": "integer", "minimum": 0, "maximum": 1000000000},
+                          "version": {"type": "integer", "minimum": 0, "default": 0}
+                        }
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {"description": "The item after the reset", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}}},
+                  "400": {"$ref": "#/components/responses/Problem"},
+                  "422": {"$ref": "#/components/responses/Problem"}
+                }
+              }
+            },
+            "/events": {
+              "get": {
+                "summary": "Live Server-Sent Events",
+                "description": "event: outcome, data: the worker's outcome message (JSON), for every purchase this server accepted; event: stock, data: {itemId, stock} after a purchase or a reset.",
+                "responses": {"200": {"description": "An endless event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
+              }
+            },
+            "/metrics": {
+              "get": {
+                "summary": "Prometheus metrics",
+                "description": "racelab_purchases_total{strategy,outcome}, racelab_purchase_latency_seconds (histogram, publish to commit), racelab_queue_depth, racelab_broker_up.",
+                "responses": {"200": {"description": "Prometheus text format 0.0.4", "content": {"text/plain": {"schema": {"type": "string"}}}}}
+              }
+            },
+            "/openapi.json": {
+              "get": {
+                "summary": "This document",
+                "responses": {"200": {"description": "OpenAPI 3.0", "content": {"application/json": {"schema": {"type": "object"}}}}}
+              }
+            },
+            "/docs": {
+              "get": {
+                "summary": "A readable page of this document",
+                "responses": {"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}
+              }
+            }
+          },
+          "components": {
+            "parameters": {
+              "ItemId": {"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64", "minimum": 1}}
+            },
+            "responses": {
+              "Problem": {
+                "description": "A client error or an unavailable dependency, naming the field at fault",
+                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+              }
+            },
+            "schemas": {
+              "Strategy": {"type": "string", "enum": ["naive", "pessimistic", "optimistic", "advisory"]},
+              "PurchaseSubmission": {
+                "type": "object",
+                "required": ["itemId", "buyerId"],
+                "properties": {
+                  "itemId": {"type": "integer", "format": "int64", "minimum": 1},
+                  "buyerId": {"type": "integer", "format": "int64", "minimum": 1},
+                  "quantity": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1},
+                  "strategy": {"allOf": [{"$ref": "#/components/schemas/Strategy"}], "default": "pessimistic"},
+                  "thinkMs": {"type": "integer", "minimum": 0, "maximum": 60000, "default": 0}
+                }
+              },
+              "PurchaseAccepted": {
+                "type": "object",
+                "required": ["requestId", "status", "runId"],
+                "properties": {
+                  "requestId": {"type": "string", "format": "uuid"},
+                  "status": {"type": "string", "enum": ["pending"]},
+                  "runId": {"type": "string", "format": "uuid"}
+                }
+              },
+              "PurchaseStatus": {
+                "type": "object",
+                "required": ["requestId", "status", "itemId", "buyerId", "quantity", "strategy"],
+                "properties": {
+                  "requestId": {"type": "string", "format": "uuid"},
+                  "status": {"type": "string", "enum": ["pending", "purchased", "soldOut", "gaveUp", "failed", "deadLettered"]},
+                  "itemId": {"type": "integer", "format": "int64"},
+                  "buyerId": {"type": "integer", "format": "int64"},
+                  "quantity": {"type": "integer"},
+                  "strategy": {"$ref": "#/components/schemas/Strategy"},
+                  "retries": {"type": "integer"},
+                  "worker": {"type": "string"},
+                  "latencyMs": {"type": "number"},
+                  "error": {"type": "string"}
+                }
+              },
+              "Item": {
+                "type": "object",
+                "required": ["id", "stock", "initialStock", "version", "sold", "orders"],
+                "properties": {
+                  "id": {"type": "integer", "format": "int64"},
+                  "stock": {"type": "integer"},
+                  "initialStock": {"type": "integer"},
+                  "version": {"type": "integer", "format": "int64"},
+                  "sold": {"type": "integer", "description": "units in the item's orders"},
+                  "orders": {"type": "integer", "description": "how many orders"}
+                }
+              },
+              "Problem": {
+                "type": "object",
+                "required": ["type", "title", "status", "detail"],
+                "properties": {
+                  "type": {"type": "string"},
+                  "title": {"type": "string"},
+                  "status": {"type": "integer"},
+                  "detail": {"type": "string"},
+                  "field": {"type": "string"}
+                }
+              }
+            }
+          }
+        }
+        """#
+}

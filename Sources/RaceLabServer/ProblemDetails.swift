@@ -1,0 +1,51 @@
+import Foundation
+import Hummingbird
+
+/// A client-facing failure as an RFC 9457 problem document: `{type, title, status, detail, field?}`,
+/// served as `application/problem+json`.
+///
+/// Route handlers throw it; ``ProblemMiddleware`` turns it (and any other error) into the response.
+struct ProblemDetails: Error, Sendable, Equatable {
+    var status: HTTPResponse.Status
+    var detail: String
+    /// The request field at fault, when there is one (`itemId`, `body`, `id`).
+    var field: String?
+
+    init(_ status: HTTPResponse.Status, _ detail: String, field: String? = nil) {
+        self.status = status
+        self.detail = detail
+        self.field = field
+    }
+
+    /// A field of the wrong JSON type or an unreadable body: 400.
+    static func malformed(_ field: String, _ detail: String) -> ProblemDetails {
+        ProblemDetails(.badRequest, "field \(field): \(detail)", field: field)
+    }
+
+    /// A well-typed field whose value cannot be served: 422.
+    static func invalid(_ field: String, _ detail: String) -> ProblemDetails {
+        ProblemDetails(.unprocessableContent, "field \(field): \(detail)", field: field)
+    }
+
+    /// The broker or the database cannot take the request now: 503.
+    static func unavailable(_ detail: String) -> ProblemDetails {
+        ProblemDetails(.serviceUnavailable, detail)
+    }
+
+    /// The response carrying this problem.
+    var response: Response {
+        var document: [String: Any] = [
+            "type": "about:blank",
+            "title": status.reasonPhrase,
+            "status": status.code,
+            "detail": detail,
+        ]
+        if let field { document["field"] = field }
+        let bytes = (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return Response(
+            status: status,
+            headers: [.contentType: "application/problem+json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
+        )
+    }
+}

@@ -1,0 +1,27 @@
+import Hummingbird
+import Logging
+
+/// Answers every error as `application/problem+json`: ``ProblemDetails`` as thrown, Hummingbird's
+/// `HTTPError` (unknown route, body too large) with its status, anything else as a logged 500.
+///
+/// It sits in front of the router, so unmatched routes pass through it too.
+struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let problem as ProblemDetails {
+            return problem.response
+        } catch let error as HTTPError {
+            let detail =
+                switch error.status {
+                case .notFound: "no route for \(request.method) \(request.uri.path); see /docs"
+                case .contentTooLarge: "body: larger than the server accepts"
+                default: error.body ?? error.status.reasonPhrase
+                }
+            return ProblemDetails(error.status, detail).response
+        } catch {
+            context.logger.error("Request failed", metadata: ["lab.error": "\(error)", "lab.path": "\(request.uri.path)"])
+            return ProblemDetails(.internalServerError, "the server failed to answer: \(error)").response
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import RaceLab
+import RaceLabServer
+import Testing
+
+/// The servers the test command started (`eval "$(racelab up)"`), found through the variables the CLI reads.
+enum ServerLab {
+    static let postgresURL = ProcessInfo.processInfo.environment["RACELAB_POSTGRES_URL"]
+    static let amqpURL = ProcessInfo.processInfo.environment["RACELAB_AMQP_URL"]
+    static var available: Bool { postgresURL != nil && amqpURL != nil }
+    static let skipNotice: Comment = "start the servers with `eval \"$(racelab up)\"` (scripts/test does)"
+
+    static let logger: Logger = {
+        var logger = Logger(label: "racelab.server-tests")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    static var configuration: APIServerConfiguration {
+        APIServerConfiguration(postgresURL: postgresURL ?? "", amqpURL: amqpURL ?? "")
+    }
+}
+
+/// Runs blocking work (libpq, librabbitmq, thread joins) on its own thread, never on a Swift concurrency task.
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.start()
+    }
+}
+
+/// Starts an API server against the lab's servers and an in-process worker with `consumers` threads,
+/// runs `body` with a client of the server's router, then stops both.
+func withLiveAPI<T: Sendable>(consumers: Int = 4, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
+    let worker = Worker(
+        configuration: WorkerConfiguration(
+            postgresURL: ServerLab.postgresURL ?? "",
+            amqpURL: ServerLab.amqpURL ?? "",
+            consumers: consumers,
+            name: "api-test-\(getpid())"
+        ),
+        logger: ServerLab.logger
+    )
+    try await onThread { try worker.checkConnections() }
+    worker.start()
+    let server = try APIServer(configuration: ServerLab.configuration, logger: ServerLab.logger)
+    let result: Result<T, any Error>
+    do {
+        try await server.start()
+        let app = Application(router: server.makeRouter(), logger: ServerLab.logger)
+        result = .success(try await app.test(.router, body))
+    } catch {
+        result = .failure(error)
+    }
+    server.stop()
+    worker.stop()
+    try await onThread {
+        server.waitUntilStopped()
+        worker.wait()
+    }
+    return try result.get()
+}
+
+extension TestClientProtocol {
+    /// Sends a request with a JSON (or deliberately broken) body and returns the response.
+    func send(_ method: HTTPRequest.Method, _ uri: String, body: String? = nil) async throws -> TestResponse {
+        try await execute(uri: uri, method: method, headers: [.contentType: "application/json"], body: body.map { ByteBuffer(string: $0) })
+    }
+}
+
+extension TestResponse {
+    /// The body parsed as a JSON object.
+    var json: [String: Any] {
+        get throws {
+            let value = try JSONSerialization.jsonObject(with: Data(body.readableBytesView))
+            return try #require(value as? [String: Any])
+        }
+    }
+}
