@@ -51,6 +51,15 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Inject faults: kill-worker[:every-ms] SIGKILLs a random local worker every so often (default 1000 ms).")
     var chaos: String?
 
+    @Option(help: "queue (publish to RabbitMQ directly) or http (POST /purchases through the API, so its cost shows).")
+    var via: Via = .queue
+
+    @Option(
+        name: .customLong("api-url"),
+        help: "With --via http: the API to send through (env RACELAB_API_URL); without it a local `racelab serve` is started for the run."
+    )
+    var apiURL: String?
+
     @Option(help: "Write every request's history (invoke, ok/fail/info) as JSON lines to this file.")
     var history: String?
 
@@ -78,6 +87,12 @@ struct RunCommand: ParsableCommand {
             }
             if workers == 0 { throw ValidationError("--chaos kill-worker needs local workers (--workers 1 or more)") }
         }
+        if let apiURL {
+            guard via == .http else { throw ValidationError("--api-url needs --via http") }
+            guard let url = URL(string: apiURL), url.scheme == "http", url.host != nil else {
+                throw ValidationError("--api-url: expected http://host:port, got '\(apiURL)'")
+            }
+        }
         if let history {
             let folder = URL(fileURLWithPath: history).deletingLastPathComponent().path
             var isDirectory: ObjCBool = false
@@ -102,6 +117,31 @@ struct RunCommand: ParsableCommand {
         )
         defer { pool?.stop() }
 
+        var apiServer: LocalAPIServer?
+        defer { apiServer?.stop() }
+        let transport: StampedeTransport
+        switch via {
+        case .queue:
+            transport = .queue
+        case .http:
+            if let given = apiURL ?? LabOptions.environment("RACELAB_API_URL") {
+                guard let url = URL(string: given), url.scheme == "http", url.host != nil else {
+                    throw CLIError(message: "RACELAB_API_URL: expected http://host:port, got '\(given)'")
+                }
+                transport = .http(url)
+            } else {
+                let server = try LocalAPIServer(
+                    executable: try Self.executable(),
+                    postgresURL: servers.postgresURL,
+                    amqpURL: servers.amqpURL,
+                    logDirectory: lab.homeURL.appendingPathComponent("logs"),
+                    logger: logger
+                )
+                apiServer = server
+                transport = .http(server.baseURL)
+            }
+        }
+
         let plan = StampedePlan(buyers: configuration.buyers, items: configuration.items, seed: configuration.seed)
         let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1)
         let chaosPlan = try chaos.map { try ChaosPlan(parsing: $0) }
@@ -117,7 +157,14 @@ struct RunCommand: ParsableCommand {
         }
         var reports: [RunReport] = []
         for strategy in self.strategy.strategies {
-            let report = try runner.run(strategy: strategy, configuration: configuration, plan: plan, history: recorder, tick: tick) {
+            let report = try runner.run(
+                strategy: strategy,
+                configuration: configuration,
+                plan: plan,
+                transport: transport,
+                history: recorder,
+                tick: tick
+            ) {
                 settled,
                 total in progress.update("\(strategy.rawValue): \(settled)/\(total) settled")
             }
@@ -148,6 +195,13 @@ struct RunCommand: ParsableCommand {
     static func executable() throws -> URL {
         guard let url = Bundle.main.executableURL else { throw CLIError(message: "cannot find the racelab executable to start workers from") }
         return url
+    }
+}
+
+extension RunCommand {
+    /// How `racelab run` hands the requests over (`--via`).
+    enum Via: String, ExpressibleByArgument, CaseIterable {
+        case queue, http
     }
 }
 

@@ -20,6 +20,10 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Port to listen on.")
     var port: Int = 8080
 
+    /// Set by `racelab run --via http`, which starts this server: stop when that parent is gone.
+    @Flag(help: .hidden)
+    var exitWithParent = false
+
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be in 0...65535 (got \(port))") }
     }
@@ -43,7 +47,17 @@ struct ServeCommand: ParsableCommand {
             }
             done.signal()
         }
+        var parentWatch: DispatchSourceTimer?
+        if exitWithParent {
+            let parent = getppid()
+            let timer = DispatchSource.makeTimerSource(queue: .global())
+            timer.schedule(deadline: .now() + 1, repeating: 1)
+            timer.setEventHandler { if getppid() != parent { kill(getpid(), SIGTERM) } }  // the graceful path
+            timer.resume()
+            parentWatch = timer
+        }
         done.wait()
+        parentWatch?.cancel()
         server.waitUntilStopped()
         logger.info("Server stopped")
     }

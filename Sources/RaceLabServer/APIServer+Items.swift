@@ -16,10 +16,7 @@ extension APIServer {
 
     func addItemRoutes(to router: Router<BasicRequestContext>) {
         router.get("/items") { _, _ in
-            let items = try await self.database.run { db in
-                try Self.items(db.query(Self.itemsQuery + " ORDER BY i.id LIMIT 1000"))
-            }
-            return try jsonResponse(["items": items])
+            try jsonResponse(["items": try await self.allItems()])
         }
         router.get("/items/{id}") { _, context in
             let id = try Self.itemId(context)
@@ -34,21 +31,31 @@ extension APIServer {
                 throw ProblemDetails.invalid("stock", "must be in \(Self.stockRange.lowerBound)...\(Self.stockRange.upperBound), got \(stock)")
             }
             guard version >= 0 else { throw ProblemDetails.invalid("version", "must not be negative, got \(version)") }
-            try await self.database.run { db in
-                try db.transaction {
-                    try db.query(
-                        """
-                        INSERT INTO items (id, stock, initial_stock, version) VALUES ($1, $2, $2, $3)
-                        ON CONFLICT (id) DO UPDATE SET stock = EXCLUDED.stock, initial_stock = EXCLUDED.stock, version = EXCLUDED.version
-                        """,
-                        [String(id), String(stock), String(version)]
-                    )
-                    try db.query("DELETE FROM orders WHERE item_id = $1", [String(id)])
-                }
-            }
-            self.ledger.broadcast(.stock(itemId: id, stock: stock))
+            try await self.resetItem(id, stock: stock, version: version)
             return try await self.itemResponse(id)
         }
+    }
+
+    /// Creates or resets the item (stock, initial stock, version; its orders deleted) and broadcasts its stock.
+    func resetItem(_ id: Int64, stock: Int64, version: Int64) async throws {
+        try await database.run { db in
+            try db.transaction {
+                try db.query(
+                    """
+                    INSERT INTO items (id, stock, initial_stock, version) VALUES ($1, $2, $2, $3)
+                    ON CONFLICT (id) DO UPDATE SET stock = EXCLUDED.stock, initial_stock = EXCLUDED.stock, version = EXCLUDED.version
+                    """,
+                    [String(id), String(stock), String(version)]
+                )
+                try db.query("DELETE FROM orders WHERE item_id = $1", [String(id)])
+            }
+        }
+        ledger.broadcast(.stock(itemId: id, stock: stock))
+    }
+
+    /// Every item (up to 1000), by id, with what was sold of it.
+    func allItems() async throws -> [[String: Int64]] {
+        try await database.run { db in try Self.items(db.query(Self.itemsQuery + " ORDER BY i.id LIMIT 1000")) }
     }
 
     private func itemResponse(_ id: Int64) async throws -> Response {
@@ -57,7 +64,7 @@ extension APIServer {
         return try jsonResponse(item)
     }
 
-    private static func itemId(_ context: BasicRequestContext) throws -> Int64 {
+    static func itemId(_ context: BasicRequestContext) throws -> Int64 {
         let text = context.parameters.get("id") ?? ""
         guard let id = Int64(text) else { throw ProblemDetails.malformed("id", "'\(text.prefix(40))' is not a 64-bit integer") }
         guard id > 0 else { throw ProblemDetails.invalid("id", "must be positive, got \(id)") }

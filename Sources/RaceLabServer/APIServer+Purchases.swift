@@ -17,6 +17,11 @@ extension APIServer {
         let quantity = try body.integer("quantity", required: false) ?? 1
         let thinkMs = try body.integer("thinkMs", required: false) ?? 0
         let strategyName = try body.string("strategy") ?? StrategyName.pessimistic.rawValue
+        // A harness firing its own run through the API (`racelab run --via http`) names the request, its
+        // run and holds it for the run's gate; the outcome then goes to that run, not to this server.
+        let requestId = try body.uuid("requestId") ?? UUID()
+        let purchaseRunId = try body.uuid("runId") ?? runId
+        let gated = try body.boolean("gated") ?? false
         guard let strategy = StrategyName(rawValue: strategyName) else {
             let known = StrategyName.allCases.map(\.rawValue).joined(separator: ", ")
             throw ProblemDetails.invalid("strategy", "unknown strategy '\(strategyName.prefix(40))' (known: \(known))")
@@ -28,14 +33,15 @@ extension APIServer {
             throw ProblemDetails.invalid("thinkMs", "must be in \(PurchaseRequest.thinkRange), got \(thinkMs)")
         }
         let purchase = PurchaseRequest(
-            runId: runId,
+            requestId: requestId,
+            runId: purchaseRunId,
             itemId: itemId,
             buyerId: buyerId,
             quantity: quantity,
             strategy: strategy,
             thinkMs: thinkMs,
             publishedAt: WallClock.nanoseconds(),
-            gated: false
+            gated: gated
         )
         if let problem = purchase.validationProblem {
             let field = problem.dropFirst("field ".count).prefix { $0 != ":" }
@@ -51,7 +57,7 @@ extension APIServer {
         ledger.recordAccepted()
         let id = purchase.requestId.uuidString.lowercased()
         return try jsonResponse(
-            ["requestId": id, "status": "pending", "runId": runId.uuidString.lowercased()],
+            ["requestId": id, "status": "pending", "runId": purchaseRunId.uuidString.lowercased()],
             status: .accepted,
             headers: [.location: "/purchases/\(id)"]
         )

@@ -70,6 +70,7 @@ public final class APIServer: Sendable {
         addItemRoutes(to: router)
         addObservabilityRoutes(to: router)
         addDocumentationRoutes(to: router)
+        addDashboardRoutes(to: router)
         return router
     }
 

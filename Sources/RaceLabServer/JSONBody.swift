@@ -51,6 +51,22 @@ struct JSONBody {
         return string
     }
 
+    /// A boolean field; `nil` when absent or null.
+    func boolean(_ key: String) throws -> Bool? {
+        guard let value = object[key], !(value is NSNull) else { return nil }
+        guard Self.isBoolean(value), let number = value as? NSNumber else {
+            throw ProblemDetails.malformed(key, "expected a boolean, got \(Self.kind(of: value))")
+        }
+        return number.boolValue
+    }
+
+    /// A UUID field (a string); `nil` when absent or null.
+    func uuid(_ key: String) throws -> UUID? {
+        guard let text = try string(key) else { return nil }
+        guard let id = UUID(uuidString: text) else { throw ProblemDetails.malformed(key, "'\(text.prefix(40))' is not a UUID") }
+        return id
+    }
+
     /// Whether JSONSerialization read `true`/`false` here (`value is Bool` is also true of 0 and 1).
     private static func isBoolean(_ value: Any) -> Bool {
         guard let number = value as? NSNumber else { return false }

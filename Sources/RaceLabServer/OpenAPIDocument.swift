@@ -118,6 +118,70 @@ enum OpenAPIDocument {
                 "summary": "A readable page of this document",
                 "responses": {"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}
               }
+            },
+            "/": {
+              "get": {
+                "summary": "The live dashboard",
+                "description": "Items with live stock, sold against initial stock (an oversell flagged), outcome counters and latency percentiles, updated over /events; forms to reset an item and fire a demo stampede. Self-contained HTML.",
+                "responses": {"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}
+              }
+            },
+            "/stats": {
+              "get": {
+                "summary": "Outcome counters, latency percentiles and every item",
+                "description": "Counts the purchases this server accepted. latencyMs runs from publish to the worker's commit (HdrHistogram); items are at most 1000, by id.",
+                "responses": {
+                  "200": {"description": "The numbers the dashboard shows", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Stats"}}}},
+                  "503": {"$ref": "#/components/responses/Problem"}
+                }
+              }
+            },
+            "/stampedes": {
+              "post": {
+                "summary": "Fire a demo stampede",
+                "description": "Resets the item to the given stock (deleting its orders), then publishes one purchase per buyer (buyers 1...n) with publisher confirms, server side. Outcomes arrive on /events and count in /stats.",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "type": "object",
+                        "required": ["strategy", "buyers", "stock"],
+                        "properties": {
+                          "strategy": {"$ref": "#/components/schemas/Strategy"},
+                          "buyers": {"type": "integer", "minimum": 1, "maximum": 10000},
+                          "stock": {"type": "integer", "minimum": 0, "maximum": 1000000000},
+                          "itemId": {"type": "integer", "format": "int64", "minimum": 1, "default": 1},
+                          "thinkMs": {"type": "integer", "minimum": 0, "maximum": 60000, "default": 0}
+                        }
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "Every purchase was confirmed by RabbitMQ",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "object",
+                          "required": ["requestIds", "count", "itemId", "strategy", "runId"],
+                          "properties": {
+                            "requestIds": {"type": "array", "items": {"type": "string", "format": "uuid"}},
+                            "count": {"type": "integer"},
+                            "itemId": {"type": "integer", "format": "int64"},
+                            "strategy": {"$ref": "#/components/schemas/Strategy"},
+                            "runId": {"type": "string", "format": "uuid"}
+                          }
+                        }
+                      }
+                    }
+                  },
+                  "400": {"$ref": "#/components/responses/Problem"},
+                  "422": {"$ref": "#/components/responses/Problem"},
+                  "503": {"$ref": "#/components/responses/Problem"}
+                }
+              }
             }
           },
           "components": {
@@ -140,7 +204,10 @@ enum OpenAPIDocument {
                   "buyerId": {"type": "integer", "format": "int64", "minimum": 1},
                   "quantity": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1},
                   "strategy": {"allOf": [{"$ref": "#/components/schemas/Strategy"}], "default": "pessimistic"},
-                  "thinkMs": {"type": "integer", "minimum": 0, "maximum": 60000, "default": 0}
+                  "thinkMs": {"type": "integer", "minimum": 0, "maximum": 60000, "default": 0},
+                  "requestId": {"type": "string", "format": "uuid", "description": "The request's id; a new one when absent. A harness firing its own run names its requests."},
+                  "runId": {"type": "string", "format": "uuid", "description": "The run the request belongs to; this server's when absent. Outcomes of another run go to that run, so GET /purchases/{id} stays pending here."},
+                  "gated": {"type": "boolean", "default": false, "description": "Workers hold the request until the run's gate opens (racelab.control)."}
                 }
               },
               "PurchaseAccepted": {
@@ -178,6 +245,26 @@ enum OpenAPIDocument {
                   "version": {"type": "integer", "format": "int64"},
                   "sold": {"type": "integer", "description": "units in the item's orders"},
                   "orders": {"type": "integer", "description": "how many orders"}
+                }
+              },
+              "Stats": {
+                "type": "object",
+                "required": ["outcomes", "accepted", "pending", "latencyMs", "items"],
+                "properties": {
+                  "outcomes": {
+                    "type": "object",
+                    "properties": {
+                      "purchased": {"type": "integer"}, "soldOut": {"type": "integer"}, "gaveUp": {"type": "integer"},
+                      "failed": {"type": "integer"}, "deadLettered": {"type": "integer"}
+                    }
+                  },
+                  "accepted": {"type": "integer"},
+                  "pending": {"type": "integer"},
+                  "latencyMs": {
+                    "type": "object",
+                    "properties": {"p50": {"type": "number"}, "p90": {"type": "number"}, "p99": {"type": "number"}, "max": {"type": "number"}}
+                  },
+                  "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}
                 }
               },
               "Problem": {

@@ -1,6 +1,8 @@
+import Histogram
 import RaceLab
 
-/// Counters and a latency histogram of the purchases this server accepted, in Prometheus terms.
+/// Counters and a latency histogram of the purchases this server accepted, in Prometheus terms, plus an
+/// HdrHistogram of the same latencies (microseconds) for exact percentiles (`GET /stats`).
 ///
 /// Latency runs from the moment the server published a request to the moment its worker committed
 /// (`OutcomeMessage.finishedAt`), both on the wall clock.
@@ -14,6 +16,8 @@ struct PurchaseMetrics: Sendable {
     private(set) var latencySum = 0.0
     private(set) var accepted = 0
     private(set) var rejected = 0
+    /// Publish-to-commit latencies in microseconds, up to an hour.
+    private(set) var latencyMicroseconds = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
 
     mutating func recordAccepted() { accepted += 1 }
 
@@ -25,7 +29,20 @@ struct PurchaseMetrics: Sendable {
         latencyCount += 1
         latencySum += latency
         if let bucket = Self.bucketBounds.firstIndex(where: { latency <= $0 }) { bucketCounts[bucket] += 1 }
+        _ = latencyMicroseconds.record(UInt64(min(max(latency * 1e6, 0), 3.6e9)))
     }
+
+    /// Outcomes over every strategy, each outcome present (zero when none).
+    var outcomeTotals: [PurchaseOutcome: Int] {
+        var totals = Dictionary(uniqueKeysWithValues: PurchaseOutcome.allCases.map { ($0, 0) })
+        for counts in outcomes.values {
+            for (outcome, count) in counts { totals[outcome, default: 0] += count }
+        }
+        return totals
+    }
+
+    /// Latency percentiles in milliseconds (all zero before the first outcome).
+    var latencySummary: LatencySummary { LatencySummary(microseconds: latencyMicroseconds) }
 
     /// The Prometheus text exposition (version 0.0.4); `queueDepth` is nil when the broker did not answer.
     func exposition(queueDepth: Int?) -> String {

@@ -19,10 +19,10 @@ private let systemBind = Glibc.bind
 /// The kernel picks a port when we bind port 0; we close the socket at once and hand the number to a
 /// server we are about to start. Another process could take it in between; the servers then fail to
 /// start and the log says so, which is acceptable for a local sandbox.
-enum FreePort {
+public enum FreePort {
     /// A port the kernel considers free right now on 127.0.0.1.
     /// - Throws: `SandboxError` if no socket can be bound (out of descriptors, no loopback).
-    static func find() throws -> Int {
+    public static func find() throws -> Int {
         guard let port = bind(port: 0) else {
             throw SandboxError("cannot find a free TCP port on 127.0.0.1: bind failed (errno \(errno))")
         }

@@ -78,6 +78,9 @@ struct APIServerTests {
             (#"{"itemId": -5, "buyerId": 1}"#, 422, "itemId"),
             (#"{"itemId": 9002, "buyerId": 1, "strategy": "yolo"}"#, 422, "strategy"),
             (#"{"itemId": 9002, "buyerId": 1, "strategy": 3}"#, 400, "strategy"),
+            (#"{"itemId": 9002, "buyerId": 1, "requestId": 7}"#, 400, "requestId"),
+            (#"{"itemId": 9002, "buyerId": 1, "runId": "not-a-uuid"}"#, 400, "runId"),
+            (#"{"itemId": 9002, "buyerId": 1, "gated": "yes"}"#, 400, "gated"),
         ]
     )
     func badPurchasesAreProblemsNamingTheField(body: String, status: Int, field: String) async throws {
@@ -113,6 +116,19 @@ struct APIServerTests {
         }
         #expect(code == status)
         #expect(contentType == "application/problem+json")
+    }
+
+    @Test func aPurchaseMayNameItsRequestAndRun() async throws {
+        let requestId = UUID().uuidString.lowercased()
+        let runId = UUID().uuidString.lowercased()
+        let (status, body) = try await withLiveAPI { client in
+            let body = #"{"itemId": 9005, "buyerId": 1, "requestId": "\#(requestId)", "runId": "\#(runId)", "gated": false}"#
+            let response = try await client.send(.post, "/purchases", body: body)
+            return (Int(response.status.code), try response.json.mapValues { "\($0)" })
+        }
+        #expect(status == 202)
+        #expect(body["requestId"] == requestId)
+        #expect(body["runId"] == runId)
     }
 
     @Test func itemResetCreatesTheItemWithNoSales() async throws {
@@ -152,6 +168,7 @@ struct APIServerTests {
         let expected: [String: Set<String>] = [
             "/purchases": ["post"], "/purchases/{id}": ["get"], "/items": ["get"], "/items/{id}": ["get"],
             "/items/{id}/reset": ["post"], "/events": ["get"], "/metrics": ["get"], "/openapi.json": ["get"], "/docs": ["get"],
+            "/": ["get"], "/stats": ["get"], "/stampedes": ["post"],
         ]
         #expect(Set(paths.keys) == Set(expected.keys))
         for (path, methods) in expected { #expect(Set(paths[path]?.keys.map { $0 } ?? []) == methods, "\(path)") }

@@ -33,8 +33,13 @@ func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thr
 }
 
 /// Starts an API server against the lab's servers and an in-process worker with `consumers` threads,
-/// runs `body` with a client of the server's router, then stops both.
-func withLiveAPI<T: Sendable>(consumers: Int = 4, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
+/// runs `body` with a client of the server's router (or, with `.live`, of a real HTTP server on a free
+/// port: `client.port`), then stops both.
+func withLiveAPI<T: Sendable>(
+    consumers: Int = 4,
+    setup: TestingSetup = .router,
+    _ body: @escaping @Sendable (any TestClientProtocol) async throws -> T
+) async throws -> T {
     let worker = Worker(
         configuration: WorkerConfiguration(
             postgresURL: ServerLab.postgresURL ?? "",
@@ -50,8 +55,15 @@ func withLiveAPI<T: Sendable>(consumers: Int = 4, _ body: @escaping @Sendable (a
     let result: Result<T, any Error>
     do {
         try await server.start()
-        let app = Application(router: server.makeRouter(), logger: ServerLab.logger)
-        result = .success(try await app.test(.router, body))
+        let app = Application(router: server.makeRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: ServerLab.logger)
+        // Stopping the server inside the test ends its event streams, which a live HTTP server's graceful
+        // shutdown would otherwise wait for (a browser's EventSource).
+        result = .success(
+            try await app.test(setup) { client in
+                defer { server.stop() }
+                return try await body(client)
+            }
+        )
     } catch {
         result = .failure(error)
     }

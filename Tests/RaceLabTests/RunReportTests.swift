@@ -60,13 +60,28 @@ import Testing
         let object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(r)) as? [String: Any])
         for key in [
             "strategy", "buyers", "stock", "items", "workers", "consumersPerWorker", "thinkMs", "seed", "sold", "oversold", "finalStock",
-            "outcomes", "retries", "latencyMs", "throughputPerSec", "durationSec", "violations",
+            "outcomes", "retries", "latencyMs", "throughputPerSec", "durationSec", "violations", "via", "publishSec",
         ] {
             #expect(object[key] != nil, "missing \(key)")
         }
         let outcomeKeys = try #require(object["outcomes"] as? [String: Any]).keys
         #expect(Set(outcomeKeys).isSuperset(of: ["purchased", "soldOut", "gaveUp", "failed", "deadLettered"]))
         #expect(Set(try #require(object["latencyMs"] as? [String: Any]).keys) == ["p50", "p90", "p99", "max"])
+    }
+
+    @Test func reportsStoredBeforeViaDecodeAsQueueRuns() throws {
+        var r = report(items: [.init(itemId: 1, initialStock: 1, finalStock: 0, sold: 1, orders: 1)], outcomes: OutcomeCounts())
+        r.via = "http"
+        r.publishSec = 0.25
+        #expect(try JSONDecoder().decode(RunReport.self, from: JSONEncoder().encode(r)) == r)
+        var object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(r)) as? [String: Any])
+        object["via"] = nil
+        object["publishSec"] = nil
+        let old = try JSONDecoder().decode(RunReport.self, from: JSONSerialization.data(withJSONObject: object))
+        #expect(old.via == "queue")
+        #expect(old.publishSec == 0)
+        #expect(!ReportTable(reports: [old]).render().contains("via http"))
+        #expect(ReportTable(reports: [r]).render().contains("via http"))
     }
 
     @Test func latencyPercentilesComeFromTheHistogramInMilliseconds() {

@@ -31,15 +31,17 @@ public struct RunObservation: Sendable, Equatable {
         self.duplicateRequestIds = duplicateRequestIds
     }
 
-    /// Reads the run's orders and the items' stock.
-    public static func read(runId: UUID, on db: PostgresConnection) throws -> RunObservation {
+    /// Reads the run's orders and the stock of its items, `1...items` (other items belong to someone
+    /// else — an API client, say — and are none of this run's business).
+    public static func read(runId: UUID, items: Int, on db: PostgresConnection) throws -> RunObservation {
         let rows = try db.query(
             """
             SELECT i.id, i.initial_stock, i.stock, COALESCE(sum(o.quantity), 0), count(o.id)
             FROM items i LEFT JOIN orders o ON o.item_id = i.id AND o.run_id = $1
+            WHERE i.id BETWEEN 1 AND $2
             GROUP BY i.id ORDER BY i.id
             """,
-            [runId.uuidString]
+            [runId.uuidString, String(items)]
         )
         let items = rows.rows.indices.map { row in
             Item(

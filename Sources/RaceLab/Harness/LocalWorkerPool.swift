@@ -39,22 +39,13 @@ public final class LocalWorkerPool {
     }
 
     private func spawn(log: URL, name: String) throws -> (process: Process, log: URL) {
-        if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
-        let handle = try FileHandle(forWritingTo: log)
-        defer { try? handle.close() }
-        _ = try? handle.seekToEnd()
-        let process = Process()
-        process.executableURL = launch.executable
-        process.arguments = ["worker", "--consumers", String(launch.consumers), "--name", name, "--exit-with-parent"]
-        process.environment = launch.environment
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            throw HarnessError(message: "cannot start worker process \(launch.executable.path): \(error.localizedDescription)")
-        }
+        let process = try LoggedProcess.start(
+            launch.executable,
+            arguments: ["worker", "--consumers", String(launch.consumers), "--name", name, "--exit-with-parent"],
+            environment: launch.environment,
+            log: log,
+            what: "worker process"
+        )
         return (process, log)
     }
 

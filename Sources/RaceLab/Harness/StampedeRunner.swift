@@ -73,6 +73,8 @@ public final class StampedeRunner {
     /// orders (an order proves a purchase); the rest are `indeterminate`, never guessed.
     ///
     /// - Parameters:
+    ///   - transport: publish straight to the queue, or send every request through a `racelab serve` API
+    ///     (`POST /purchases`, 32 in flight), so the API's cost shows in the numbers.
     ///   - history: receives every request's invoke and completion, for `--history`.
     ///   - tick: called every quarter second or so while outcomes are awaited (fault injection, supervision).
     ///   - progress: called as outcomes arrive with (settled, total).
@@ -80,6 +82,7 @@ public final class StampedeRunner {
         strategy: StrategyName,
         configuration: StampedeConfiguration,
         plan: StampedePlan,
+        transport: StampedeTransport = .queue,
         history: RunHistory? = nil,
         tick: () -> Void = {},
         progress: (Int, Int) -> Void = { _, _ in }
@@ -97,32 +100,40 @@ public final class StampedeRunner {
 
         var pending: [UUID: PurchaseRequest] = [:]
         pending.reserveCapacity(plan.buyers.count)
-        let properties = AMQPMessageProperties(persistent: true, contentType: "application/json")
-        for (index, buyer) in plan.buyers.enumerated() {
-            let request = PurchaseRequest(
-                runId: runId,
-                itemId: buyer.itemId,
-                buyerId: buyer.buyerId,
-                quantity: configuration.quantity,
-                strategy: strategy,
-                thinkMs: configuration.thinkMs,
-                publishedAt: WallClock.nanoseconds(),
-                gated: true
-            )
-            pending[request.requestId] = request
-            history?.invoked(request)
-            do {
-                try publisher.publish(routingKey: Topology.purchases, body: try codec.encode(request), properties: properties)
-                if index % 256 == 255 { try publisher.pollConfirms() }
-            } catch let error as AMQPError {
-                throw HarnessError(message: "lost RabbitMQ while publishing the stampede (\(index) of \(plan.buyers.count) sent): \(error.message)")
+        let publishStarted = WallClock.nanoseconds()
+        switch transport {
+        case .queue:
+            let properties = AMQPMessageProperties(persistent: true, contentType: "application/json")
+            for (index, buyer) in plan.buyers.enumerated() {
+                let request = makeRequest(buyer, runId: runId, strategy: strategy, configuration: configuration)
+                pending[request.requestId] = request
+                history?.invoked(request)
+                do {
+                    try publisher.publish(routingKey: Topology.purchases, body: try codec.encode(request), properties: properties)
+                    if index % 256 == 255 { try publisher.pollConfirms() }
+                } catch let error as AMQPError {
+                    throw HarnessError(
+                        message: "lost RabbitMQ while publishing the stampede (\(index) of \(plan.buyers.count) sent): \(error.message)"
+                    )
+                }
             }
+            do {
+                try publisher.waitForConfirms(timeout: .seconds(60))
+            } catch let error as AMQPError {
+                throw HarnessError(message: "RabbitMQ did not confirm the stampede's requests: \(error.message)")
+            }
+        case .http(let baseURL):
+            var requests: [PurchaseRequest] = []
+            requests.reserveCapacity(plan.buyers.count)
+            for buyer in plan.buyers {
+                let request = makeRequest(buyer, runId: runId, strategy: strategy, configuration: configuration)
+                pending[request.requestId] = request
+                history?.invoked(request)
+                requests.append(request)
+            }
+            try HTTPStampedePublisher(baseURL: baseURL).publish(requests)
         }
-        do {
-            try publisher.waitForConfirms(timeout: .seconds(60))
-        } catch let error as AMQPError {
-            throw HarnessError(message: "RabbitMQ did not confirm the stampede's requests: \(error.message)")
-        }
+        let publishSec = Double(WallClock.nanoseconds() - publishStarted) / 1e9
         logger.debug("Stampede published", metadata: ["lab.run": "\(runId)", "lab.requests": "\(plan.buyers.count)"])
 
         let gateOpened = WallClock.nanoseconds()
@@ -175,7 +186,7 @@ public final class StampedeRunner {
         }
 
         let (observation, bought) = try withDatabase { db in
-            (try RunObservation.read(runId: runId, on: db), try Self.ordered(Array(pending.keys), on: db))
+            (try RunObservation.read(runId: runId, items: configuration.items, on: db), try Self.ordered(Array(pending.keys), on: db))
         }
         // An order proves the purchase even when its outcome never arrived (a worker died after COMMIT).
         for requestId in bought {
@@ -212,7 +223,28 @@ public final class StampedeRunner {
             latencyMs: LatencySummary(microseconds: histogram),
             durationSec: Double(lastFinish - gateOpened) / 1e9,
             violations: violations,
-            latencyCurve: LatencySummary.curve(microseconds: histogram)
+            latencyCurve: LatencySummary.curve(microseconds: histogram),
+            via: transport.name,
+            publishSec: publishSec
+        )
+    }
+
+    /// One buyer's gated request of this run (stamped now; the API stamps its own when it publishes).
+    private func makeRequest(
+        _ buyer: StampedePlan.Buyer,
+        runId: UUID,
+        strategy: StrategyName,
+        configuration: StampedeConfiguration
+    ) -> PurchaseRequest {
+        PurchaseRequest(
+            runId: runId,
+            itemId: buyer.itemId,
+            buyerId: buyer.buyerId,
+            quantity: configuration.quantity,
+            strategy: strategy,
+            thinkMs: configuration.thinkMs,
+            publishedAt: WallClock.nanoseconds(),
+            gated: true
         )
     }
 

@@ -16,6 +16,7 @@ public struct ReportTable: Sendable {
         var lines: [String] = []
         lines.append(
             "\(first.buyers) buyers, \(first.items) item(s) × \(first.stock) stock, \(first.workers) worker(s) × \(first.consumersPerWorker) consumers, think \(first.thinkMs) ms, seed \(first.seed)"
+                + (first.via == "http" ? ", via http (publish \(String(format: "%.2f", first.publishSec)) s)" : "")
         )
         lines.append("")
         let header = [

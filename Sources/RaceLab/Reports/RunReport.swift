@@ -35,6 +35,10 @@ public struct RunReport: Sendable, Equatable, Codable {
     public var perItem: [RunObservation.Item]
     /// The latency percentile curve behind `latencyMs`, for plots: (percentile, milliseconds) points.
     public var latencyCurve: [LatencyPoint]
+    /// How the requests reached the workers: `queue` (published by the harness) or `http` (through the API).
+    public var via: String
+    /// Seconds the publish phase took (every request handed over and confirmed), before the gate opened.
+    public var publishSec: Double
 
     public init(
         strategy: StrategyName,
@@ -46,7 +50,9 @@ public struct RunReport: Sendable, Equatable, Codable {
         latencyMs: LatencySummary,
         durationSec: Double,
         violations: [String],
-        latencyCurve: [LatencyPoint] = []
+        latencyCurve: [LatencyPoint] = [],
+        via: String = "queue",
+        publishSec: Double = 0
     ) {
         self.strategy = strategy
         self.runId = runId
@@ -69,8 +75,39 @@ public struct RunReport: Sendable, Equatable, Codable {
         self.violations = violations
         self.perItem = observation.items
         self.latencyCurve = latencyCurve
+        self.via = via
+        self.publishSec = (publishSec * 1000).rounded() / 1000
     }
 
     /// Total stock before the run, over all items.
     public var initialStock: Int { perItem.reduce(0) { $0 + $1.initialStock } }
+}
+
+extension RunReport {
+    /// Decodes reports stored before `via` and `publishSec` existed as published over the queue.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        strategy = try container.decode(StrategyName.self, forKey: .strategy)
+        runId = try container.decode(UUID.self, forKey: .runId)
+        buyers = try container.decode(Int.self, forKey: .buyers)
+        stock = try container.decode(Int.self, forKey: .stock)
+        items = try container.decode(Int.self, forKey: .items)
+        workers = try container.decode(Int.self, forKey: .workers)
+        consumersPerWorker = try container.decode(Int.self, forKey: .consumersPerWorker)
+        thinkMs = try container.decode(Int.self, forKey: .thinkMs)
+        seed = try container.decode(UInt64.self, forKey: .seed)
+        sold = try container.decode(Int.self, forKey: .sold)
+        oversold = try container.decode(Int.self, forKey: .oversold)
+        finalStock = try container.decode(Int.self, forKey: .finalStock)
+        outcomes = try container.decode(OutcomeCounts.self, forKey: .outcomes)
+        retries = try container.decode(Int.self, forKey: .retries)
+        latencyMs = try container.decode(LatencySummary.self, forKey: .latencyMs)
+        throughputPerSec = try container.decode(Double.self, forKey: .throughputPerSec)
+        durationSec = try container.decode(Double.self, forKey: .durationSec)
+        violations = try container.decode([String].self, forKey: .violations)
+        perItem = try container.decode([RunObservation.Item].self, forKey: .perItem)
+        latencyCurve = try container.decode([LatencyPoint].self, forKey: .latencyCurve)
+        via = try container.decodeIfPresent(String.self, forKey: .via) ?? "queue"
+        publishSec = try container.decodeIfPresent(Double.self, forKey: .publishSec) ?? 0
+    }
 }

@@ -92,8 +92,11 @@ private struct Session {
 
     mutating func handleControl(_ delivery: AMQPDelivery) throws {
         guard let signal = try? codec.decode(GateSignal.self, from: delivery.body), signal.kind == .open else { return }
-        openedRuns.append(signal.runId)
-        if openedRuns.count > 64 { openedRuns.removeFirst(openedRuns.count - 64) }
+        // The harness repeats the signal while its run lasts; remember each run once.
+        if !openedRuns.contains(signal.runId) {
+            openedRuns.append(signal.runId)
+            if openedRuns.count > 64 { openedRuns.removeFirst(openedRuns.count - 64) }
+        }
         let ready = held.filter { $0.request.runId == signal.runId }
         held.removeAll { $0.request.runId == signal.runId }
         for entry in ready { try settle(entry.delivery, entry.request) }

@@ -1,0 +1,111 @@
+import Foundation
+import Hummingbird
+import RaceLab
+
+/// `GET /` (the live dashboard), `GET /stats` and `POST /stampedes`.
+extension APIServer {
+    /// How many buyers one demo stampede may fire.
+    static let stampedeBuyers: ClosedRange<Int64> = 1...10_000
+
+    func addDashboardRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/") { _, _ in
+            // The first numbers are in the page itself, so it shows them as soon as it is parsed (a browser
+            // dumping the DOM at load sees them); without the database the page fetches them later.
+            let initial = (try? await self.stats()).flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
+            let html = DashboardPage.html(initialStats: initial.map { String(decoding: $0, as: UTF8.self) } ?? "null")
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: html))
+            )
+        }
+        router.get("/stats") { _, _ in try jsonResponse(try await self.stats()) }
+        router.post("/stampedes") { request, _ in try await self.fireStampede(request) }
+    }
+
+    /// Outcome counters and latency percentiles of this server's purchases, and every item.
+    func stats() async throws -> [String: Any] {
+        let metrics = ledger.metrics
+        let latency = metrics.latencySummary
+        let outcomes = Dictionary(uniqueKeysWithValues: metrics.outcomeTotals.map { ($0.key.rawValue, $0.value) })
+        let settled = outcomes.values.reduce(0, +)
+        return [
+            "outcomes": outcomes,
+            "accepted": metrics.accepted,
+            "pending": max(0, metrics.accepted - settled),
+            "latencyMs": ["p50": latency.p50, "p90": latency.p90, "p99": latency.p99, "max": latency.max],
+            "items": try await allItems(),
+        ]
+    }
+
+    /// Resets the item and publishes `buyers` purchases of it (buyers 1…n) with confirms, answering `202`
+    /// once the broker took them all; `503` (naming how many it took) when it could not.
+    func fireStampede(_ request: Request) async throws -> Response {
+        let body = try await JSONBody(request)
+        let strategyName = try body.string("strategy") ?? StrategyName.pessimistic.rawValue
+        let buyers = try body.integer("buyers") ?? 0
+        let stock = try body.integer("stock") ?? 0
+        let itemId = try body.integer("itemId", required: false) ?? 1
+        let thinkMs = try body.integer("thinkMs", required: false) ?? 0
+        guard let strategy = StrategyName(rawValue: strategyName) else {
+            let known = StrategyName.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ProblemDetails.invalid("strategy", "unknown strategy '\(strategyName.prefix(40))' (known: \(known))")
+        }
+        guard Self.stampedeBuyers.contains(buyers) else {
+            throw ProblemDetails.invalid("buyers", "must be in \(Self.stampedeBuyers), got \(buyers)")
+        }
+        guard Self.stockRange.contains(stock) else {
+            throw ProblemDetails.invalid("stock", "must be in \(Self.stockRange.lowerBound)...\(Self.stockRange.upperBound), got \(stock)")
+        }
+        guard itemId > 0 else { throw ProblemDetails.invalid("itemId", "must be positive, got \(itemId)") }
+        guard let think = Int(exactly: thinkMs), PurchaseRequest.thinkRange.contains(think) else {
+            throw ProblemDetails.invalid("thinkMs", "must be in \(PurchaseRequest.thinkRange), got \(thinkMs)")
+        }
+        try await resetItem(itemId, stock: stock, version: 0)
+        let purchases = (1...buyers).map { buyer in
+            PurchaseRequest(
+                runId: runId,
+                itemId: itemId,
+                buyerId: buyer,
+                quantity: 1,
+                strategy: strategy,
+                thinkMs: think,
+                publishedAt: WallClock.nanoseconds(),
+                gated: false
+            )
+        }
+        let codec = MessageCodec()
+        let failures = try await withThrowingTaskGroup(of: (any Error)?.self) { group in
+            for purchase in purchases {
+                ledger.recordPending(purchase)
+                let body = try codec.encode(purchase)
+                group.addTask {
+                    do {
+                        try await self.broker.publish(body)
+                        self.ledger.recordAccepted()
+                        return nil
+                    } catch {
+                        self.ledger.recordUnavailable(purchase.requestId)
+                        return error
+                    }
+                }
+            }
+            return try await group.reduce(into: [any Error]()) { if let error = $1 { $0.append(error) } }
+        }
+        if let first = failures.first {
+            throw ProblemDetails.unavailable(
+                "RabbitMQ took \(purchases.count - failures.count) of \(purchases.count) purchases: \((first as? ProblemDetails)?.detail ?? "\(first)")"
+            )
+        }
+        return try jsonResponse(
+            [
+                "requestIds": purchases.map { $0.requestId.uuidString.lowercased() },
+                "count": purchases.count,
+                "itemId": itemId,
+                "strategy": strategy.rawValue,
+                "runId": runId.uuidString.lowercased(),
+            ],
+            status: .accepted
+        )
+    }
+}
