@@ -48,48 +48,53 @@ extension LiveLab {
             #expect(stderr.contains("Chaos: killed a worker"), "no worker was killed: the test proved nothing")
         }
 
+        /// The lab's own servers, as the sandbox under the default home reports them. Blocks on a thread.
+        static func sandboxStatus() async throws -> SandboxStatus {
+            try await onThread { Sandbox(home: Sandbox.defaultHome(), logger: LabEnvironment.logger).status(probes: LabServers.probes) }
+        }
+
+        /// Starts `racelab run arguments…`, injects `fault` into the lab's own servers two seconds in (on a
+        /// thread: it blocks), and returns what the fault reported together with the run's result.
+        static func run<T: Sendable>(
+            _ arguments: [String],
+            fault: @escaping @Sendable (Sandbox) throws -> T
+        ) async throws -> (faulted: T, report: [String: Any], history: [[String: Any]], stderr: String) {
+            async let run = Self.run(arguments)
+            try await Task.sleep(for: .seconds(2))
+            let faulted = try await onThread { try fault(Sandbox(home: Sandbox.defaultHome(), logger: LabEnvironment.logger)) }
+            let (report, history, stderr) = try await run
+            return (faulted, report, history, stderr)
+        }
+
         @Test func theBrokerClosingEveryConnectionMidRunLosesNothing() async throws {
-            let sandboxURL = try await onThread {
-                Sandbox(home: Sandbox.defaultHome(), logger: LabEnvironment.logger).status(probes: LabServers.probes).rabbitmq.url
-            }
             try #require(
-                sandboxURL == LabEnvironment.amqpURL,
+                try await Self.sandboxStatus().rabbitmq.url == LabEnvironment.amqpURL,
                 "this test drives the lab's own RabbitMQ; RACELAB_AMQP_URL points elsewhere"
             )
-            async let run = Self.run([
-                "--strategy", "advisory", "--buyers", "1500", "--stock", "1000", "--workers", "2", "--consumers", "3", "--think-ms", "5",
-                "--log-level", "warning",
-            ])
-            try await Task.sleep(for: .seconds(2))
-            try await onThread {
-                try Sandbox(home: Sandbox.defaultHome(), logger: LabEnvironment.logger).closeAMQPConnections(reason: "racelab fault test")
-            }
-            let (report, history, stderr) = try await run
+            let (_, report, history, stderr) = try await Self.run(
+                [
+                    "--strategy", "advisory", "--buyers", "1500", "--stock", "1000", "--workers", "2", "--consumers", "3", "--think-ms", "5",
+                    "--log-level", "warning",
+                ]
+            ) { sandbox in try sandbox.closeAMQPConnections(reason: "racelab fault test") }
             try Self.expectExact(report, history: history, buyers: 1500, stock: 1000)
             #expect(stderr.contains("Lost the outcome connection"), "the harness never lost its connection: the test proved nothing")
         }
 
         @Test func aPostgresRestartMidRunLosesNothingAndDoublesNothing() async throws {
-            let sandboxURL = try await onThread {
-                Sandbox(home: Sandbox.defaultHome(), logger: LabEnvironment.logger).status(probes: LabServers.probes).postgres.url
-            }
             try #require(
-                sandboxURL == LabEnvironment.postgresURL,
+                try await Self.sandboxStatus().postgres.url == LabEnvironment.postgresURL,
                 "this test restarts the lab's own PostgreSQL; RACELAB_POSTGRES_URL points elsewhere"
             )
-            async let run = Self.run([
+            let (restarted, report, history, _) = try await Self.run([
                 "--strategy", "pessimistic", "--buyers", "1500", "--stock", "500", "--workers", "2", "--consumers", "3", "--think-ms", "2",
-            ])
-            try await Task.sleep(for: .seconds(2))
-            let restarted = try await onThread {
-                let sandbox = Sandbox(home: Sandbox.defaultHome(), logger: LabEnvironment.logger)
+            ]) { sandbox in
                 try sandbox.down(postgres: true, rabbitmq: false)
                 let stopped = !sandbox.status(probes: LabServers.probes).postgres.isRunning
                 _ = try sandbox.up(postgres: true, rabbitmq: false, probes: LabServers.probes)
                 return stopped
             }
             #expect(restarted, "PostgreSQL did not go down: the test proved nothing")
-            let (report, history, _) = try await run
             try Self.expectExact(report, history: history, buyers: 1500, stock: 500)
         }
     }
