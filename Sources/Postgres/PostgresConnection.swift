@@ -67,10 +67,7 @@ public final class PostgresConnection {
     /// Runs a prepared statement, preparing it on this connection the first time its name is seen.
     @discardableResult
     public func execute(_ statement: PreparedStatement, _ parameters: [String?] = []) throws -> PostgresResult {
-        if !prepared.contains(statement.name) {
-            _ = try consume(PQprepare(connection, statement.name, statement.sql, 0, nil), context: statement.sql)
-            prepared.insert(statement.name)
-        }
+        try prepare(statement)
         let result = withParameterArray(parameters) { values in
             PQexecPrepared(connection, statement.name, Int32(parameters.count), values, nil, nil, 0)
         }
@@ -92,9 +89,103 @@ public final class PostgresConnection {
         }
     }
 
-    private static let begin = PreparedStatement(name: "racelab_begin", sql: "BEGIN")
-    private static let commit = PreparedStatement(name: "racelab_commit", sql: "COMMIT")
-    private static let rollback = PreparedStatement(name: "racelab_rollback", sql: "ROLLBACK")
+    static let begin = PreparedStatement(name: "racelab_begin", sql: "BEGIN")
+    static let commit = PreparedStatement(name: "racelab_commit", sql: "COMMIT")
+    static let rollback = PreparedStatement(name: "racelab_rollback", sql: "ROLLBACK")
+
+    /// Prepares `statement` on this connection unless it already is (one round trip, the first time only).
+    func prepare(_ statement: PreparedStatement) throws {
+        guard !prepared.contains(statement.name) else { return }
+        _ = try consume(PQprepare(connection, statement.name, statement.sql, 0, nil), context: statement.sql)
+        prepared.insert(statement.name)
+    }
+
+    /// Runs prepared statements in one round trip (libpq pipeline mode) and returns each one's result.
+    ///
+    /// The statements are sent back to back, then one sync; the server runs them in order. When one
+    /// fails, the server skips the rest (up to the sync) and this throws that first error. Without a
+    /// `BEGIN` among them, the statements up to the sync form one implicit transaction: all commit or
+    /// none. After a failure inside an explicit transaction block the block is aborted and must be
+    /// rolled back (``transaction(opening:_:)`` does that).
+    public func pipeline(_ steps: [Step]) throws -> [PostgresResult] {
+        for step in steps { try prepare(step.statement) }
+        guard PQenterPipelineMode(connection) == 1 else {
+            throw PostgresError(kind: .connectionLost, message: "PostgreSQL at \(server): cannot enter pipeline mode: \(lastError)")
+        }
+        defer { PQexitPipelineMode(connection) }
+        for step in steps {
+            let sent = withParameterArray(step.parameters) { values in
+                PQsendQueryPrepared(connection, step.statement.name, Int32(step.parameters.count), values, nil, nil, 0)
+            }
+            guard sent == 1 else { throw PostgresError(kind: .connectionLost, message: "PostgreSQL at \(server): \(lastError)") }
+        }
+        guard PQpipelineSync(connection) == 1 else {
+            throw PostgresError(kind: .connectionLost, message: "PostgreSQL at \(server): \(lastError)")
+        }
+        var results: [PostgresResult] = []
+        results.reserveCapacity(steps.count)
+        var firstError: PostgresError?
+        for step in steps {
+            // Each statement's result, then a NULL that ends it. A statement skipped after an earlier
+            // failure answers PGRES_PIPELINE_ABORTED.
+            guard let result = PQgetResult(connection) else {
+                throw PostgresError(kind: .connectionLost, message: "lost the connection to PostgreSQL at \(server): \(lastError)")
+            }
+            if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
+                PQclear(result)
+                results.append(PostgresResult(columns: [], rows: [], affectedRows: 0))
+            } else {
+                do {
+                    results.append(try consume(result, context: step.statement.sql))
+                } catch let error as PostgresError {
+                    if error.kind == .connectionLost { throw error }
+                    firstError = firstError ?? error
+                    results.append(PostgresResult(columns: [], rows: [], affectedRows: 0))
+                }
+            }
+            while let extra = PQgetResult(connection) { PQclear(extra) }
+        }
+        // The sync's own result closes the pipeline.
+        guard let sync = PQgetResult(connection) else {
+            throw PostgresError(kind: .connectionLost, message: "lost the connection to PostgreSQL at \(server): \(lastError)")
+        }
+        PQclear(sync)
+        if let firstError { throw firstError }
+        return results
+    }
+
+    /// A transaction in as few round trips as a read-decide-write allows: `BEGIN` and the `opening`
+    /// statements in one, then `body` decides from their results, then its writes and `COMMIT` in one
+    /// more (or a `ROLLBACK`). Rolls back and rethrows when anything fails.
+    public func transaction<T>(opening: [Step], _ body: ([PostgresResult]) throws -> TransactionEnd<T>) throws -> T {
+        do {
+            let opened = try pipeline([Step(Self.begin)] + opening)
+            switch try body(Array(opened.dropFirst())) {
+            case .commit(let value, let writes):
+                _ = try pipeline(writes + [Step(Self.commit)])
+                return value
+            case .rollback(let value):
+                try execute(Self.rollback)
+                return value
+            }
+        } catch {
+            if isHealthy { _ = try? execute(Self.rollback) }
+            throw error
+        }
+    }
+
+    /// `BEGIN`, `writes` and `COMMIT` in one round trip, for a transaction that needs no answer before it
+    /// commits; rolls back and rethrows when a write fails.
+    public func transaction(committing writes: [Step]) throws {
+        do {
+            _ = try pipeline([Step(Self.begin)] + writes + [Step(Self.commit)])
+        } catch {
+            if isHealthy { _ = try? execute(Self.rollback) }
+            throw error
+        }
+    }
+
+    private var lastError: String { oneLine(String(cString: PQerrorMessage(connection))) }
 
     /// Turns a libpq result into `PostgresResult` or `PostgresError`, freeing it either way.
     private func consume(_ result: OpaquePointer?, context: String) throws -> PostgresResult {

@@ -13,3 +13,24 @@ public struct PreparedStatement: Sendable, Hashable {
         self.sql = sql
     }
 }
+
+extension PostgresConnection {
+    /// A prepared statement with its parameters: one element of a ``pipeline(_:)``.
+    public struct Step: Sendable {
+        public var statement: PreparedStatement
+        public var parameters: [String?]
+
+        public init(_ statement: PreparedStatement, _ parameters: [String?] = []) {
+            self.statement = statement
+            self.parameters = parameters
+        }
+    }
+
+    /// How the body of ``transaction(opening:_:)`` ends its transaction.
+    public enum TransactionEnd<Value> {
+        /// Run `writes` and `COMMIT`, in one round trip, then return `value`.
+        case commit(Value, writes: [Step])
+        /// `ROLLBACK`, then return `value`.
+        case rollback(Value)
+    }
+}

@@ -9,7 +9,7 @@ struct DemoCommand: ParsableCommand {
         abstract: "The last-item race in under a minute: the same buyers fight over 1 item with each strategy in turn.",
         discussion: """
             Starts local workers, fires one stampede (all buyers released at once for a stock of 1) at naive, pessimistic, \
-            optimistic and advisory, and says after each what it sold. Colour only when stdout is a terminal.
+            optimistic, advisory and batched, and says after each what it sold. Colour only when stdout is a terminal.
             """
     )
 
@@ -59,7 +59,8 @@ struct DemoCommand: ParsableCommand {
             """
             The last item: \(buyers) buyers, 1 item in stock, \(workers) workers × \(consumers) consumers, think \(thinkMs) ms.
             The same stampede (seed \(seed)) hits each strategy in turn. naive reads the stock, thinks, and writes what it read;
-            pessimistic and advisory take a lock first; optimistic writes only if nobody changed the row meanwhile.
+            pessimistic and advisory take a lock first; optimistic writes only if nobody changed the row meanwhile;
+            batched locks the row once for all the requests for it a worker has in hand.
 
             """
         )

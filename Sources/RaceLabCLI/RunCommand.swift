@@ -15,7 +15,7 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var lab: LabOptions
 
-    @Option(help: "naive, pessimistic, optimistic, advisory, or all.")
+    @Option(help: "naive, pessimistic, optimistic, advisory, batched, or all.")
     var strategy: StrategyChoice
 
     @Option(parsing: .unconditional, help: "Buyers in the stampede, one request each.")
@@ -60,6 +60,12 @@ struct RunCommand: ParsableCommand {
     )
     var apiURL: String?
 
+    @Option(
+        parsing: .unconditional,
+        help: "Open loop: send the requests at this many per second, ungated, and count each one's latency from its intended send time."
+    )
+    var rate: Double?
+
     @Option(help: "Write every request's history (invoke, ok/fail/info) as JSON lines to this file.")
     var history: String?
 
@@ -73,7 +79,8 @@ struct RunCommand: ParsableCommand {
             thinkMs: thinkMs,
             seed: seed,
             quantity: quantity,
-            idleTimeoutSeconds: timeout
+            idleTimeoutSeconds: timeout,
+            ratePerSec: rate
         )
     }
 
@@ -87,6 +94,7 @@ struct RunCommand: ParsableCommand {
             }
             if workers == 0 { throw ValidationError("--chaos kill-worker needs local workers (--workers 1 or more)") }
         }
+        if rate != nil && via == .http { throw ValidationError("--rate needs --via queue (the API path is a gated stampede)") }
         if let apiURL {
             guard via == .http else { throw ValidationError("--api-url needs --via http") }
             guard let url = URL(string: apiURL), url.scheme == "http", url.host != nil else {

@@ -3,7 +3,7 @@ import RaceLab
 
 /// `--strategy`: one strategy, or `all` for the same stampede against each in turn.
 enum StrategyChoice: String, CaseIterable, ExpressibleByArgument {
-    case naive, pessimistic, optimistic, advisory, all
+    case naive, pessimistic, optimistic, advisory, batched, all
 
     var strategies: [StrategyName] {
         self == .all ? StrategyName.allCases : [StrategyName(rawValue: rawValue)!]  // every case but .all names a strategy

@@ -17,7 +17,14 @@ struct WorkerCommand: ParsableCommand {
     var consumers: Int = 4
 
     @Option(parsing: .unconditional, help: "Unacknowledged requests each consumer may hold.")
-    var prefetch: Int = 16
+    var prefetch: Int = 64
+
+    @Option(
+        name: .customLong("batch-size"),
+        parsing: .unconditional,
+        help: "Settled requests whose outcomes and acks go out together (sooner when no request is waiting); 1 sends each at once."
+    )
+    var batchSize: Int = 16
 
     @Option(help: "Names this worker in outcomes and logs (default host:pid).")
     var name: String?
@@ -28,6 +35,7 @@ struct WorkerCommand: ParsableCommand {
     func validate() throws {
         guard (1...64).contains(consumers) else { throw ValidationError("--consumers must be in 1...64 (got \(consumers))") }
         guard (1...65_535).contains(prefetch) else { throw ValidationError("--prefetch must be in 1...65535 (got \(prefetch))") }
+        guard (1...1024).contains(batchSize) else { throw ValidationError("--batch-size must be in 1...1024 (got \(batchSize))") }
     }
 
     func run() throws {
@@ -41,6 +49,7 @@ struct WorkerCommand: ParsableCommand {
                 amqpURL: servers.amqpURL,
                 consumers: consumers,
                 prefetch: UInt16(prefetch),
+                batchSize: batchSize,
                 name: workerName
             ),
             logger: logger

@@ -88,7 +88,7 @@ enum DashboardPage {
               <form id="stampede">
                 <label for="s-strategy">strategy</label>
                 <select id="s-strategy" name="strategy">
-                  <option>naive</option><option selected>pessimistic</option><option>optimistic</option><option>advisory</option>
+                  <option>naive</option><option selected>pessimistic</option><option>optimistic</option><option>advisory</option><option>batched</option>
                 </select>
                 <label for="s-buyers">buyers</label><input id="s-buyers" name="buyers" type="number" min="1" max="10000" value="100">
                 <label for="s-stock">stock</label><input id="s-stock" name="stock" type="number" min="0" value="1">

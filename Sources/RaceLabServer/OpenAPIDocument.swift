@@ -195,7 +195,7 @@ enum OpenAPIDocument {
               }
             },
             "schemas": {
-              "Strategy": {"type": "string", "enum": ["naive", "pessimistic", "optimistic", "advisory"]},
+              "Strategy": {"type": "string", "enum": ["naive", "pessimistic", "optimistic", "advisory", "batched"]},
               "PurchaseSubmission": {
                 "type": "object",
                 "required": ["itemId", "buyerId"],

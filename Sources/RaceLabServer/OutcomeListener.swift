@@ -80,11 +80,11 @@ final class OutcomeListener: Sendable {
             }
             do {
                 guard let delivery = try open.nextDelivery(timeout: .seconds(1)) else { continue }
-                guard let outcome = try? codec.decode(OutcomeMessage.self, from: delivery.body) else {
+                guard let outcomes = try? codec.decodeOutcomes(from: delivery.body) else {
                     logger.debug("Ignoring an unreadable outcome")
                     continue
                 }
-                if ledger.recordOutcome(outcome), outcome.outcome == .purchased {
+                for outcome in outcomes where ledger.recordOutcome(outcome) && outcome.outcome == .purchased {
                     refreshStock(of: outcome.itemId)
                 }
             } catch {

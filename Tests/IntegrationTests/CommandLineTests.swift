@@ -111,7 +111,7 @@ extension LiveLab {
             ])
             #expect(result.status == 0, "\(result.stderr)")
             let array = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
-            #expect(array.compactMap { $0["strategy"] as? String } == ["naive", "pessimistic", "optimistic", "advisory"])
+            #expect(array.compactMap { $0["strategy"] as? String } == ["naive", "pessimistic", "optimistic", "advisory", "batched"])
             #expect(Set(array.compactMap { $0["seed"] as? Int }).count == 1)
             for report in array.dropFirst() { #expect(report["sold"] as? Int == 1) }
         }

@@ -28,7 +28,7 @@ extension LiveLab {
             }
         }
 
-        @Test(arguments: [StrategyName.pessimistic, .optimistic, .advisory])
+        @Test(arguments: [StrategyName.pessimistic, .optimistic, .advisory, .batched])
         func aDuplicateThatStillSeesStockIsStoppedByTheUniqueRequestId(strategy: StrategyName) async throws {
             try await onThread {
                 let db = try Self.prepared(stock: 5)

@@ -66,3 +66,74 @@ struct PostgresWrapperTests {
         }
     }
 }
+
+/// libpq pipeline mode: several statements, one round trip, and a connection that stays usable.
+@Suite(.enabled(if: LabEnvironment.available, LabEnvironment.skipNotice))
+struct PostgresPipelineTests {
+    static let insert = PreparedStatement(name: "pipe_insert", sql: "INSERT INTO p VALUES ($1::int)")
+    static let count = PreparedStatement(name: "pipe_count", sql: "SELECT count(*) FROM p")
+
+    static func connection() throws -> PostgresConnection {
+        let db = try PostgresConnection(url: LabEnvironment.postgresURL ?? "")
+        try db.execute("CREATE TEMP TABLE p (id int PRIMARY KEY)")
+        return db
+    }
+
+    @Test func statementsRunInOrderAndEachAnswers() async throws {
+        try await onThread {
+            let db = try Self.connection()
+            let results = try db.pipeline([.init(Self.insert, ["1"]), .init(Self.insert, ["2"]), .init(Self.count)])
+            #expect(results.count == 3)
+            #expect(results[0].affectedRows == 1)
+            #expect(results[2].int(0, 0) == 2)
+        }
+    }
+
+    @Test func aFailureUndoesThePipelineThrowsTheFirstErrorAndLeavesTheConnectionUsable() async throws {
+        try await onThread {
+            let db = try Self.connection()
+            #expect {
+                try db.pipeline([.init(Self.insert, ["1"]), .init(Self.insert, ["1"]), .init(Self.insert, ["3"])])
+            } throws: { error in
+                (error as? PostgresError)?.sqlState == "23505"
+            }
+            // Up to the sync the statements are one implicit transaction: the duplicate undid the first
+            // insert, and the third never ran.
+            #expect(try db.execute(Self.count).int(0, 0) == 0)
+            #expect(try db.query("SELECT 41 + 1").int(0, 0) == 42)  // out of pipeline mode again
+        }
+    }
+
+    @Test func aTransactionCommitsItsWritesOrRollsBackAsTheBodyDecides() async throws {
+        try await onThread {
+            let db = try Self.connection()
+            let kept: Int = try db.transaction(opening: [.init(Self.count)]) { opened in
+                .commit(opened[0].int(0, 0) ?? -1, writes: [.init(Self.insert, ["10"]), .init(Self.insert, ["11"])])
+            }
+            #expect(kept == 0)
+            let dropped: String = try db.transaction(opening: [.init(Self.insert, ["12"])]) { _ in .rollback("no") }
+            #expect(dropped == "no")
+            #expect(try db.execute(Self.count).int(0, 0) == 2)
+        }
+    }
+
+    @Test func aFailedWriteRollsTheWholeTransactionBack() async throws {
+        try await onThread {
+            let db = try Self.connection()
+            try db.transaction(committing: [.init(Self.insert, ["1"])])
+            #expect {
+                try db.transaction(opening: [.init(Self.insert, ["2"])]) { _ in
+                    .commit((), writes: [.init(Self.insert, ["3"]), .init(Self.insert, ["1"])])
+                }
+            } throws: { error in
+                (error as? PostgresError)?.sqlState == "23505"
+            }
+            #expect {
+                try db.transaction(committing: [.init(Self.insert, ["4"]), .init(Self.insert, ["1"])])
+            } throws: { error in
+                (error as? PostgresError)?.sqlState == "23505"
+            }
+            #expect(try db.query("SELECT array_agg(id ORDER BY id)::text FROM p").rows.first?.first == "{1}")
+        }
+    }
+}

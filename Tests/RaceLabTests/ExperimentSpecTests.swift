@@ -86,7 +86,7 @@ import Testing
         #expect(quick.workers == [1, 4, 16])
         #expect(quick.repetitions == 2)
         #expect(quick.buyers == [200])
-        #expect(quick.strategies == StrategyName.allCases)
+        #expect(quick.strategies == [.naive, .pessimistic, .optimistic, .advisory])
         #expect(quick.quick == nil)
         #expect(quick.runCount == 3 * 4 * 2)
     }

@@ -39,7 +39,7 @@ import Testing
                 finishedAt: 21
             )
         )
-        history.indeterminate(unknown)
+        history.indeterminate(requestId: unknown.requestId)
 
         let kinds = Dictionary(grouping: history.events, by: \.requestId).mapValues { $0.map(\.type) }
         #expect(kinds[bought.requestId] == [.invoke, .ok])

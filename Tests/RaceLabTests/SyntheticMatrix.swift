@@ -74,6 +74,7 @@ enum SyntheticMatrix {
                     case .pessimistic: 1000 - 15 * sessions
                     case .optimistic: 3500 - 30 * sessions
                     case .advisory: 1900 - 20 * sessions
+                    case .batched: 9000 - 10 * sessions
                     }
                 let thinkFactor = 1 / (1 + Double(thinkMs) / 10)
                 for repetition in 1...repetitions {

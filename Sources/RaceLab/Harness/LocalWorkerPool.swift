@@ -49,6 +49,11 @@ public final class LocalWorkerPool {
         return (process, log)
     }
 
+    /// Process ids of the workers running now (for CPU accounting).
+    public var processIdentifiers: [Int32] {
+        processes.filter { $0.process.isRunning }.map { $0.process.processIdentifier }
+    }
+
     /// SIGKILLs one running worker chosen at random (fault injection); returns its pid.
     @discardableResult
     public func killRandomWorker() -> Int32? {

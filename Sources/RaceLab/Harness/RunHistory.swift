@@ -65,7 +65,8 @@ public final class RunHistory {
         events.append(completion)
     }
 
-    func indeterminate(_ request: PurchaseRequest) {
+    func indeterminate(requestId: UUID) {
+        guard let request = requests[requestId] else { return }
         var completion = event(.info, request, time: WallClock.nanoseconds())
         completion.error = "no outcome and no order: unknown"
         events.append(completion)

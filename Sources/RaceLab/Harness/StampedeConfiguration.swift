@@ -15,6 +15,9 @@ public struct StampedeConfiguration: Sendable, Equatable, Codable {
     public var quantity: Int
     /// How long the harness waits without any new outcome before it declares the rest indeterminate.
     public var idleTimeoutSeconds: Double
+    /// Open loop: requests are sent at this many per second, ungated, and each one's latency counts
+    /// from its intended send time (no coordinated omission). nil: a closed stampede behind the gate.
+    public var ratePerSec: Double?
 
     public init(
         buyers: Int,
@@ -25,7 +28,8 @@ public struct StampedeConfiguration: Sendable, Equatable, Codable {
         thinkMs: Int = 0,
         seed: UInt64 = 42,
         quantity: Int = 1,
-        idleTimeoutSeconds: Double = 30
+        idleTimeoutSeconds: Double = 30,
+        ratePerSec: Double? = nil
     ) {
         self.buyers = buyers
         self.stock = stock
@@ -36,6 +40,7 @@ public struct StampedeConfiguration: Sendable, Equatable, Codable {
         self.seed = seed
         self.quantity = quantity
         self.idleTimeoutSeconds = idleTimeoutSeconds
+        self.ratePerSec = ratePerSec
     }
 
     /// Every limit a stampede must respect, checked before anything is touched; the first problem, naming the option.
@@ -57,6 +62,9 @@ public struct StampedeConfiguration: Sendable, Equatable, Codable {
             return "--quantity must be in \(PurchaseRequest.quantityRange.lowerBound)...\(PurchaseRequest.quantityRange.upperBound) (got \(quantity))"
         }
         if !(idleTimeoutSeconds > 0) { return "--timeout must be positive (got \(idleTimeoutSeconds))" }
+        if let ratePerSec, !(ratePerSec > 0 && ratePerSec <= 1_000_000) {
+            return "--rate must be more than 0 and at most 1000000 requests per second (got \(ratePerSec))"
+        }
         return nil
     }
 }

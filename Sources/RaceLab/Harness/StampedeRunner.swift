@@ -59,6 +59,12 @@ public final class StampedeRunner {
         }
     }
 
+    /// Empties the orders and sets items `1...items` to `stock` (what every run does first), for
+    /// benchmarks that drive the database by other means between runs.
+    public func resetItems(_ items: Int, stock: Int) throws {
+        try withDatabase { db in try Schema.reset(items: items, stock: stock, on: db) }
+    }
+
     /// Removes requests left on the queue by an earlier run that never finished; returns how many.
     @discardableResult
     public func purgeLeftovers() throws -> Int {
@@ -98,92 +104,87 @@ public final class StampedeRunner {
             try? collector.deleteQueue(outcomeQueue)
         }
 
-        var pending: [UUID: PurchaseRequest] = [:]
-        pending.reserveCapacity(plan.buyers.count)
+        // Request id → the instant its latency counts from (open loop: its intended send time; a
+        // stampede: 0, meaning the gate). Twenty-odd bytes a request: the harness stays small.
+        var tally = OutcomeTally(total: plan.buyers.count, history: history)
+        tally.pending.reserveCapacity(plan.buyers.count)
         let publishStarted = WallClock.nanoseconds()
-        switch transport {
-        case .queue:
+        let gateOpened: UInt64
+        switch (transport, configuration.ratePerSec) {
+        case (.queue, nil):
             let properties = AMQPMessageProperties(persistent: true, contentType: "application/json")
             for (index, buyer) in plan.buyers.enumerated() {
-                let request = makeRequest(buyer, runId: runId, strategy: strategy, configuration: configuration)
-                pending[request.requestId] = request
+                let request = makeRequest(buyer, runId: runId, strategy: strategy, configuration: configuration, publishedAt: WallClock.nanoseconds())
+                tally.pending[request.requestId] = 0
                 history?.invoked(request)
-                do {
-                    try publisher.publish(routingKey: Topology.purchases, body: try codec.encode(request), properties: properties)
-                    if index % 256 == 255 { try publisher.pollConfirms() }
-                } catch let error as AMQPError {
-                    throw HarnessError(
-                        message: "lost RabbitMQ while publishing the stampede (\(index) of \(plan.buyers.count) sent): \(error.message)"
-                    )
+                try publish(request, properties: properties, index: index, of: plan.buyers.count)
+            }
+            try confirmStampede()
+            gateOpened = WallClock.nanoseconds()
+        case (.queue, let rate?):
+            // Open loop: request i is due at start + i/rate whether or not earlier ones finished; when
+            // the harness falls behind it sends at once, and the latency still counts from the due time.
+            let properties = AMQPMessageProperties(persistent: true, contentType: "application/json")
+            let interval = 1e9 / rate
+            gateOpened = publishStarted
+            var lastTick = publishStarted
+            for (index, buyer) in plan.buyers.enumerated() {
+                let due = publishStarted + UInt64(Double(index) * interval)
+                while case let now = WallClock.nanoseconds(), now < due {
+                    if now - lastTick > 250_000_000 {
+                        tick()
+                        lastTick = now
+                    }
+                    try collect(from: outcomeQueue, runId: runId, timeout: .nanoseconds(Int64(due - now)), into: &tally, origin: gateOpened)
                 }
+                var request = makeRequest(buyer, runId: runId, strategy: strategy, configuration: configuration, publishedAt: due)
+                request.gated = false
+                tally.pending[request.requestId] = due
+                history?.invoked(request)
+                try publish(request, properties: properties, index: index, of: plan.buyers.count)
             }
-            do {
-                try publisher.waitForConfirms(timeout: .seconds(60))
-            } catch let error as AMQPError {
-                throw HarnessError(message: "RabbitMQ did not confirm the stampede's requests: \(error.message)")
-            }
-        case .http(let baseURL):
+            try confirmStampede()
+        case (.http(let baseURL), _):
             var requests: [PurchaseRequest] = []
             requests.reserveCapacity(plan.buyers.count)
             for buyer in plan.buyers {
-                let request = makeRequest(buyer, runId: runId, strategy: strategy, configuration: configuration)
-                pending[request.requestId] = request
+                let request = makeRequest(buyer, runId: runId, strategy: strategy, configuration: configuration, publishedAt: WallClock.nanoseconds())
+                tally.pending[request.requestId] = 0
                 history?.invoked(request)
                 requests.append(request)
             }
             try HTTPStampedePublisher(baseURL: baseURL).publish(requests)
+            gateOpened = WallClock.nanoseconds()
         }
         let publishSec = Double(WallClock.nanoseconds() - publishStarted) / 1e9
         logger.debug("Stampede published", metadata: ["lab.run": "\(runId)", "lab.requests": "\(plan.buyers.count)"])
 
-        let gateOpened = WallClock.nanoseconds()
-        try openGate(GateSignal(runId: runId, at: gateOpened))
-
-        var counts = OutcomeCounts()
-        var histogram = LatencySummary.makeHistogram()
-        var retries = 0
-        var lastFinish = gateOpened
-        var lastArrival = Date()
-        let total = plan.buyers.count
+        let gated = configuration.ratePerSec == nil
+        if gated { try openGate(GateSignal(runId: runId, at: gateOpened)) }
+        tally.lastFinish = max(tally.lastFinish, gateOpened)
+        tally.lastArrival = Date()
         var lastGateSignal = Date()
-        while !pending.isEmpty {
+        while !tally.pending.isEmpty {
             tick()
             // Workers that joined after the gate opened (restarted after a crash) never saw the signal:
             // repeat it while the run lasts, so a late joiner holds a gated request half a second at most.
-            if Date().timeIntervalSince(lastGateSignal) > 0.5 {
+            if gated && Date().timeIntervalSince(lastGateSignal) > 0.5 {
                 repeatGate(GateSignal(runId: runId, at: gateOpened))
                 lastGateSignal = Date()
             }
-            let delivery: AMQPDelivery?
-            do {
-                delivery = try collector.nextDelivery(timeout: .milliseconds(250))
-            } catch let error as AMQPError {
-                logger.warning("Lost the outcome connection; reconnecting", metadata: ["lab.error": "\(error.message)"])
-                try reattachCollector(to: outcomeQueue, runId: runId, until: lastArrival.addingTimeInterval(configuration.idleTimeoutSeconds))
-                continue
+            try collect(from: outcomeQueue, runId: runId, timeout: .milliseconds(250), into: &tally, origin: gateOpened)
+            progress(tally.total - tally.pending.count, tally.total)
+            if Date().timeIntervalSince(tally.lastArrival) > configuration.idleTimeoutSeconds {
+                logger.warning(
+                    "No outcome for a while; giving up on the rest",
+                    metadata: ["lab.missing": "\(tally.pending.count)", "lab.idle_s": "\(configuration.idleTimeoutSeconds)"]
+                )
+                break
             }
-            guard let delivery else {
-                if Date().timeIntervalSince(lastArrival) > configuration.idleTimeoutSeconds {
-                    logger.warning(
-                        "No outcome for a while; giving up on the rest",
-                        metadata: ["lab.missing": "\(pending.count)", "lab.idle_s": "\(configuration.idleTimeoutSeconds)"]
-                    )
-                    break
-                }
-                continue
-            }
-            lastArrival = Date()
-            guard let outcome = try? codec.decode(OutcomeMessage.self, from: delivery.body),
-                pending.removeValue(forKey: outcome.requestId) != nil
-            else { continue }  // a duplicate after redelivery, or not ours
-            counts.record(outcome.outcome)
-            retries += outcome.retries
-            history?.completed(outcome)
-            let finished = max(outcome.finishedAt, gateOpened)
-            lastFinish = max(lastFinish, finished)
-            _ = histogram.record(max(1, (finished - gateOpened) / 1000))
-            progress(total - pending.count, total)
         }
+        var counts = tally.counts
+        var pending = tally.pending
+        let total = tally.total
 
         let (observation, bought) = try withDatabase { db in
             (try RunObservation.read(runId: runId, items: configuration.items, on: db), try Self.ordered(Array(pending.keys), on: db))
@@ -205,7 +206,7 @@ public final class StampedeRunner {
             }
         }
         counts.indeterminate = pending.count
-        for request in pending.values { history?.indeterminate(request) }
+        for requestId in pending.keys { history?.indeterminate(requestId: requestId) }
 
         let violations = InvariantChecker().violations(
             observation: observation,
@@ -219,22 +220,23 @@ public final class StampedeRunner {
             configuration: configuration,
             observation: observation,
             outcomes: counts,
-            retries: retries,
-            latencyMs: LatencySummary(microseconds: histogram),
-            durationSec: Double(lastFinish - gateOpened) / 1e9,
+            retries: tally.retries,
+            latencyMs: LatencySummary(microseconds: tally.histogram),
+            durationSec: Double(tally.lastFinish - gateOpened) / 1e9,
             violations: violations,
-            latencyCurve: LatencySummary.curve(microseconds: histogram),
+            latencyCurve: LatencySummary.curve(microseconds: tally.histogram),
             via: transport.name,
             publishSec: publishSec
         )
     }
 
-    /// One buyer's gated request of this run (stamped now; the API stamps its own when it publishes).
+    /// One buyer's gated request of this run (the API stamps its own time when it publishes).
     private func makeRequest(
         _ buyer: StampedePlan.Buyer,
         runId: UUID,
         strategy: StrategyName,
-        configuration: StampedeConfiguration
+        configuration: StampedeConfiguration,
+        publishedAt: UInt64
     ) -> PurchaseRequest {
         PurchaseRequest(
             runId: runId,
@@ -243,9 +245,44 @@ public final class StampedeRunner {
             quantity: configuration.quantity,
             strategy: strategy,
             thinkMs: configuration.thinkMs,
-            publishedAt: WallClock.nanoseconds(),
+            publishedAt: publishedAt,
             gated: true
         )
+    }
+
+    /// Publishes one request of the stampede, reading confirms every 256 so they never pile up.
+    private func publish(_ request: PurchaseRequest, properties: AMQPMessageProperties, index: Int, of count: Int) throws {
+        do {
+            try publisher.publish(routingKey: Topology.purchases, body: try codec.encode(request), properties: properties)
+            if index % 256 == 255 { try publisher.pollConfirms() }
+        } catch let error as AMQPError {
+            throw HarnessError(message: "lost RabbitMQ while publishing the stampede (\(index) of \(count) sent): \(error.message)")
+        }
+    }
+
+    /// Waits until RabbitMQ has confirmed every request published.
+    private func confirmStampede() throws {
+        do {
+            try publisher.waitForConfirms(timeout: .seconds(60))
+        } catch let error as AMQPError {
+            throw HarnessError(message: "RabbitMQ did not confirm the stampede's requests: \(error.message)")
+        }
+    }
+
+    /// Takes at most one message off the run's outcome queue (waiting up to `timeout`) and records the
+    /// outcomes in it; reconnects when the broker dropped the connection.
+    private func collect(from outcomeQueue: String, runId: UUID, timeout: Duration, into tally: inout OutcomeTally, origin gate: UInt64) throws {
+        let delivery: AMQPDelivery?
+        do {
+            delivery = try collector.nextDelivery(timeout: timeout)
+        } catch let error as AMQPError {
+            logger.warning("Lost the outcome connection; reconnecting", metadata: ["lab.error": "\(error.message)"])
+            try reattachCollector(to: outcomeQueue, runId: runId, until: Date().addingTimeInterval(30))
+            return
+        }
+        guard let delivery else { return }
+        tally.lastArrival = Date()
+        for outcome in (try? codec.decodeOutcomes(from: delivery.body)) ?? [] { tally.record(outcome, gate: gate) }
     }
 
     /// Request ids among `requestIds` that have an order.
@@ -325,6 +362,36 @@ public final class StampedeRunner {
                 if let fresh = try? PostgresConnection(url: postgresURL, applicationName: "racelab-harness") { db = fresh }
             }
         }
+    }
+}
+
+/// What the harness knows of a run's outcomes so far.
+struct OutcomeTally {
+    let total: Int
+    let history: RunHistory?
+    /// Requests without an outcome yet → the instant their latency counts from (0: the gate).
+    var pending: [UUID: UInt64] = [:]
+    var counts = OutcomeCounts()
+    var histogram = LatencySummary.makeHistogram()
+    var retries = 0
+    var lastFinish: UInt64 = 0
+    var lastArrival = Date()
+
+    init(total: Int, history: RunHistory?) {
+        self.total = total
+        self.history = history
+    }
+
+    /// Counts an outcome once; duplicates (after a redelivery) and strangers are ignored.
+    mutating func record(_ outcome: OutcomeMessage, gate: UInt64) {
+        guard let origin = pending.removeValue(forKey: outcome.requestId) else { return }
+        counts.record(outcome.outcome)
+        retries += outcome.retries
+        history?.completed(outcome)
+        let start = origin == 0 ? gate : origin
+        let finished = max(outcome.finishedAt, start)
+        lastFinish = max(lastFinish, finished)
+        _ = histogram.record(max(1, (finished - start) / 1000))
     }
 }
 

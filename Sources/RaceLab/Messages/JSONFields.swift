@@ -88,6 +88,16 @@ extension PurchaseRequest {
     /// Required: `requestId`, `runId` (UUIDs), `itemId`, `buyerId` (integers), `strategy` (a known name).
     /// Optional: `quantity` (1), `thinkMs` (0), `publishedAt` (0), `gated` (false).
     public init(json bytes: [UInt8]) throws(MessageDecodingError) {
+        if let request = PurchaseRequest(flatJSON: bytes) {
+            self = request
+        } else {
+            try self.init(generalJSON: bytes)
+        }
+    }
+
+    /// The general reader behind ``init(json:)``: any JSON, every rejection worded. The fast reader
+    /// must agree with it on everything it accepts.
+    init(generalJSON bytes: [UInt8]) throws(MessageDecodingError) {
         let fields = try JSONFields(bytes)
         let strategyName = try fields.string("strategy")
         guard let strategy = StrategyName(rawValue: strategyName) else {

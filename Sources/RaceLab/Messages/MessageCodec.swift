@@ -14,13 +14,23 @@ public struct MessageCodec {
         decoder = JSONDecoder()
     }
 
-    /// JSON bytes of any message.
+    /// JSON bytes of any message (requests and outcomes, the hot path, without `JSONEncoder`).
     public func encode<T: Encodable>(_ message: T) throws -> [UInt8] {
-        Array(try encoder.encode(message))
+        if let request = message as? PurchaseRequest { return request.flatJSON }
+        if let outcome = message as? OutcomeMessage {
+            var writer = FlatJSONWriter()
+            outcome.write(to: &writer)
+            return writer.bytes
+        }
+        if let outcomes = message as? [OutcomeMessage] { return OutcomeMessage.flatJSON(outcomes) }
+        return Array(try encoder.encode(message))
     }
 
     /// Decodes a message, throwing `MessageDecodingError` with a one-line reason.
     public func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws(MessageDecodingError) -> T {
+        if type == OutcomeMessage.self, let object = FlatJSON.object(bytes), let outcome = OutcomeMessage(flat: object) as? T {
+            return outcome
+        }
         do {
             return try decoder.decode(type, from: Data(bytes))
         } catch let error as DecodingError {
@@ -51,7 +61,7 @@ public struct MessageCodec {
 }
 
 /// Why a message could not be decoded, in a few words naming the field.
-public struct MessageDecodingError: Error, Sendable, CustomStringConvertible {
+public struct MessageDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
     public var reason: String
     public var description: String { reason }
 }

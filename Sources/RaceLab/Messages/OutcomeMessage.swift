@@ -1,6 +1,10 @@
 import Foundation
 
 /// What a worker reports for one request on `racelab.outcomes`, routed by run id.
+///
+/// A message body is one outcome (a JSON object) or several of the same run (a JSON array): a worker
+/// that settles requests back to back sends their outcomes together. ``MessageCodec/decodeOutcomes(from:)``
+/// reads either.
 public struct OutcomeMessage: Codable, Sendable, Equatable {
     public var requestId: UUID
     public var runId: UUID
@@ -36,5 +40,20 @@ public struct OutcomeMessage: Codable, Sendable, Equatable {
         self.worker = worker
         self.finishedAt = finishedAt
         self.error = error
+    }
+}
+
+extension MessageCodec {
+    /// The outcomes in one message body: a single object or an array of them.
+    public func decodeOutcomes(from bytes: [UInt8]) throws(MessageDecodingError) -> [OutcomeMessage] {
+        let first = bytes.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
+        if first == UInt8(ascii: "[") {
+            if let objects = FlatJSON.objects(bytes) {
+                let outcomes = objects.compactMap(OutcomeMessage.init(flat:))
+                if outcomes.count == objects.count { return outcomes }
+            }
+            return try decode([OutcomeMessage].self, from: bytes)
+        }
+        return [try decode(OutcomeMessage.self, from: bytes)]
     }
 }

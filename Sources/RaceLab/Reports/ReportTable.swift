@@ -17,6 +17,7 @@ public struct ReportTable: Sendable {
         lines.append(
             "\(first.buyers) buyers, \(first.items) item(s) × \(first.stock) stock, \(first.workers) worker(s) × \(first.consumersPerWorker) consumers, think \(first.thinkMs) ms, seed \(first.seed)"
                 + (first.via == "http" ? ", via http (publish \(String(format: "%.2f", first.publishSec)) s)" : "")
+                + (first.ratePerSec.map { ", open loop at \(String(format: "%.0f", $0)) req/s (latency from each intended send time)" } ?? "")
         )
         lines.append("")
         let header = [

@@ -23,11 +23,12 @@ public struct RunReport: Sendable, Equatable, Codable {
     public var outcomes: OutcomeCounts
     /// Times a strategy started over, summed over requests.
     public var retries: Int
-    /// From the instant the gate opened to each request's commit (or settlement).
+    /// From the instant the gate opened (open loop: the request's intended send time) to each request's
+    /// commit (or settlement).
     public var latencyMs: LatencySummary
     /// Requests settled per second.
     public var throughputPerSec: Double
-    /// From the gate opening to the last outcome.
+    /// From the gate opening (open loop: the first intended send time) to the last outcome.
     public var durationSec: Double
     /// Broken invariants in plain words; empty when all hold.
     public var violations: [String]
@@ -38,7 +39,11 @@ public struct RunReport: Sendable, Equatable, Codable {
     /// How the requests reached the workers: `queue` (published by the harness) or `http` (through the API).
     public var via: String
     /// Seconds the publish phase took (every request handed over and confirmed), before the gate opened.
+    /// In an open-loop run, the time it took to send them all at the offered rate.
     public var publishSec: Double
+    /// Open loop: the offered rate, requests per second; latency then counts from each request's
+    /// intended send time and the duration from the first one. Absent for a closed stampede.
+    public var ratePerSec: Double?
 
     public init(
         strategy: StrategyName,
@@ -77,6 +82,7 @@ public struct RunReport: Sendable, Equatable, Codable {
         self.latencyCurve = latencyCurve
         self.via = via
         self.publishSec = (publishSec * 1000).rounded() / 1000
+        self.ratePerSec = configuration.ratePerSec
     }
 
     /// Total stock before the run, over all items.
@@ -109,5 +115,6 @@ extension RunReport {
         latencyCurve = try container.decode([LatencyPoint].self, forKey: .latencyCurve)
         via = try container.decodeIfPresent(String.self, forKey: .via) ?? "queue"
         publishSec = try container.decodeIfPresent(Double.self, forKey: .publishSec) ?? 0
+        ratePerSec = try container.decodeIfPresent(Double.self, forKey: .ratePerSec)
     }
 }

@@ -5,11 +5,11 @@ import Postgres
 /// correct only because every writer of the item takes it.
 ///
 /// ```sql
-/// BEGIN;
+/// BEGIN;                                   -- round trip 1 (pipelined)
 /// SELECT pg_advisory_xact_lock($1);
 /// SELECT stock FROM items WHERE id = $1;
 /// -- think; if stock < quantity: ROLLBACK (sold out)
-/// UPDATE items SET stock = $2, version = version + 1 WHERE id = $1;   -- $2 = stock read − quantity
+/// UPDATE items SET stock = $2, version = version + 1 WHERE id = $1;   -- round trip 2; $2 = stock read − quantity
 /// INSERT INTO orders (...) VALUES (...);
 /// COMMIT;
 /// ```
@@ -27,14 +27,11 @@ public struct AdvisoryLockStrategy: PurchaseStrategy {
 
     public func attempt(_ request: PurchaseRequest, on db: PostgresConnection) throws -> PurchaseAttempt {
         let item = String(request.itemId)
-        return try db.transaction {
-            try db.execute(Self.lock, [item])
-            guard let stock = try db.execute(Self.read, [item]).int(0, 0) else { return .noSuchItem }
-            guard stock >= request.quantity else { return .soldOut }
+        return try db.transaction(opening: [.init(Self.lock, [item]), .init(Self.read, [item])]) { opened in
+            guard let stock = opened[1].int(0, 0) else { return .rollback(.noSuchItem) }
+            guard stock >= request.quantity else { return .rollback(.soldOut) }
             think(request)
-            try db.execute(Self.write, [item, String(stock - request.quantity)])
-            try db.execute(OrderSQL.insert, OrderSQL.insertParameters(request))
-            return .purchased
+            return .commit(.purchased, writes: [.init(Self.write, [item, String(stock - request.quantity)]), OrderSQL.insertStep(request)])
         }
     }
 }

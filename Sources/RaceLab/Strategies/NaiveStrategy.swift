@@ -6,7 +6,7 @@ import Postgres
 /// ```sql
 /// SELECT stock FROM items WHERE id = $1;
 /// -- think
-/// BEGIN;
+/// BEGIN;                                          -- one round trip (pipelined)
 /// UPDATE items SET stock = $2 WHERE id = $1;      -- $2 = the stock read above − quantity
 /// INSERT INTO orders (...) VALUES (...);
 /// COMMIT;
@@ -24,10 +24,7 @@ public struct NaiveStrategy: PurchaseStrategy {
         guard let stock = try db.execute(Self.read, [item]).int(0, 0) else { return .noSuchItem }
         guard stock >= request.quantity else { return .soldOut }
         think(request)
-        try db.transaction {
-            try db.execute(Self.write, [item, String(stock - request.quantity)])
-            try db.execute(OrderSQL.insert, OrderSQL.insertParameters(request))
-        }
+        try db.transaction(committing: [.init(Self.write, [item, String(stock - request.quantity)]), OrderSQL.insertStep(request)])
         return .purchased
     }
 }

@@ -7,11 +7,11 @@ import Postgres
 /// ```sql
 /// SELECT stock, version FROM items WHERE id = $1;
 /// -- think; if stock < quantity: sold out
-/// BEGIN;
-/// UPDATE items SET stock = stock - $3, version = version + 1 WHERE id = $1 AND version = $2;
-/// -- 0 rows: ROLLBACK, conflict
-/// INSERT INTO orders (...) VALUES (...);
-/// COMMIT;
+/// WITH bought AS (                 -- one statement, so one round trip and its own transaction
+///     UPDATE items SET stock = stock - $3, version = version + 1 WHERE id = $1 AND version = $2
+///     RETURNING id)
+/// INSERT INTO orders (...) SELECT ... FROM bought;
+/// -- 0 rows: the version moved, conflict
 /// ```
 public struct OptimisticVersionStrategy: PurchaseStrategy {
     public var name: StrategyName { .optimistic }
@@ -19,7 +19,13 @@ public struct OptimisticVersionStrategy: PurchaseStrategy {
     static let read = PreparedStatement(name: "optimistic_read", sql: "SELECT stock, version FROM items WHERE id = $1")
     static let write = PreparedStatement(
         name: "optimistic_write",
-        sql: "UPDATE items SET stock = stock - $3, version = version + 1 WHERE id = $1 AND version = $2"
+        sql: """
+            WITH bought AS (
+                UPDATE items SET stock = stock - $3, version = version + 1 WHERE id = $1 AND version = $2 RETURNING id
+            )
+            INSERT INTO orders (request_id, run_id, item_id, buyer_id, quantity, strategy)
+            SELECT $4, $5, id, $6, $3, $7 FROM bought
+            """
     )
 
     public init() {}
@@ -30,11 +36,13 @@ public struct OptimisticVersionStrategy: PurchaseStrategy {
         guard let stock = row.int(0, 0), let version = row.int(0, 1) else { return .noSuchItem }
         guard stock >= request.quantity else { return .soldOut }
         think(request)
-        return try db.transaction {
-            let updated = try db.execute(Self.write, [item, String(version), String(request.quantity)])
-            guard updated.affectedRows == 1 else { return .conflict }
-            try db.execute(OrderSQL.insert, OrderSQL.insertParameters(request))
-            return .purchased
-        }
+        let bought = try db.execute(
+            Self.write,
+            [
+                item, String(version), String(request.quantity), request.requestId.uuidString, request.runId.uuidString,
+                String(request.buyerId), request.strategy.rawValue,
+            ]
+        )
+        return bought.affectedRows == 1 ? .purchased : .conflict
     }
 }

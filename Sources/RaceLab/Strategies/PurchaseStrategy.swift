@@ -38,6 +38,10 @@ enum OrderSQL {
     /// delivery may have committed just before its worker died.
     static let exists = PreparedStatement(name: "order_exists", sql: "SELECT 1 FROM orders WHERE request_id = $1")
 
+    static func insertStep(_ request: PurchaseRequest) -> PostgresConnection.Step {
+        .init(insert, insertParameters(request))
+    }
+
     static func insertParameters(_ request: PurchaseRequest) -> [String?] {
         [
             request.requestId.uuidString, request.runId.uuidString, String(request.itemId), String(request.buyerId),

@@ -5,6 +5,8 @@ public enum StrategyName: String, Codable, Sendable, CaseIterable, Comparable {
     case pessimistic
     case optimistic
     case advisory
+    /// Up to a batch of ready requests for one item in one locked transaction.
+    case batched
 
     /// The implementation that runs this strategy.
     public var strategy: any PurchaseStrategy {
@@ -13,6 +15,7 @@ public enum StrategyName: String, Codable, Sendable, CaseIterable, Comparable {
         case .pessimistic: PessimisticLockStrategy()
         case .optimistic: OptimisticVersionStrategy()
         case .advisory: AdvisoryLockStrategy()
+        case .batched: BatchedStrategy()
         }
     }
 

@@ -59,10 +59,18 @@ final class PurchaseConsumer: Sendable {
             db: db,
             worker: "\(configuration.name)/\(index)",
             executor: PurchaseExecutor(policy: configuration.retryPolicy),
-            logger: logger
+            logger: logger,
+            batchSize: configuration.batchSize
         )
         while !stop.isRaised {
-            guard let delivery = try amqp.nextDelivery(timeout: .seconds(1)) else {
+            // Settled requests wait for their outcomes and acks while more requests are ready at once;
+            // the batch goes out before the consumer would block, or when it is full.
+            var delivery = session.hasUnsent ? try amqp.nextDelivery(timeout: .zero) : nil
+            if delivery == nil || session.unsentCount >= configuration.batchSize {
+                try session.flush()
+            }
+            if delivery == nil { delivery = try amqp.nextDelivery(timeout: .seconds(1)) }
+            guard let delivery else {
                 try session.releaseExpiredHolds(olderThan: configuration.gateTimeoutSeconds)
                 continue
             }
@@ -72,6 +80,7 @@ final class PurchaseConsumer: Sendable {
                 try session.handleRequest(delivery)
             }
         }
+        try? session.flush()
         amqp.close()
     }
 }
@@ -89,6 +98,47 @@ private struct Session {
     var held: [(delivery: AMQPDelivery, request: PurchaseRequest, since: UInt64)] = []
     /// Runs whose gate has opened, most recent last (bounded).
     var openedRuns: [UUID] = []
+    /// Outcomes of settled requests not yet published, in settling order.
+    var unsentOutcomes: [OutcomeMessage] = []
+    /// Delivery tags settled (outcome decided, committed) but not yet acked, in settling order.
+    var unacked: [UInt64] = []
+    /// Delivery tags received and neither settled nor acked: held, waiting in a batch, or in hand.
+    /// A `basic.ack multiple` must never reach below any of them.
+    var unsettled: Set<UInt64> = []
+    /// `batched` requests waiting to be settled together, by item, in arrival order.
+    var batches: [Int64: [(delivery: AMQPDelivery, request: PurchaseRequest)]] = [:]
+    /// Requests per batched transaction, and settled requests per outcome/ack batch.
+    let batchSize: Int
+
+    var hasUnsent: Bool { !unacked.isEmpty || !batches.isEmpty }
+    var unsentCount: Int { unacked.count }
+
+    /// Publishes the outcomes of the settled requests (one message per run: an object for one
+    /// outcome, an array for more), then acks them — outcome before ack, as for one.
+    ///
+    /// Settles the waiting batches first. One `basic.ack multiple` covers them all unless a request
+    /// not yet settled (held for its gate, say) has a lower tag, which it would ack too; then each is
+    /// acked alone.
+    mutating func flush() throws {
+        for item in batches.keys.sorted() { try settleBatch(of: item) }
+        guard let highest = unacked.max() else { return }
+        var start = unsentOutcomes.startIndex
+        while start < unsentOutcomes.endIndex {
+            let runId = unsentOutcomes[start].runId
+            var end = start + 1
+            while end < unsentOutcomes.endIndex && unsentOutcomes[end].runId == runId { end += 1 }
+            let batch = unsentOutcomes[start..<end]
+            try publishOutcomes(body: batch.count == 1 ? try codec.encode(batch[start]) : try codec.encode(Array(batch)), runId: runId)
+            start = end
+        }
+        if unsettled.allSatisfy({ $0 > highest }) {
+            try amqp.ack(highest, multiple: true)
+        } else {
+            for tag in unacked { try amqp.ack(tag) }
+        }
+        unsentOutcomes.removeAll(keepingCapacity: true)
+        unacked.removeAll(keepingCapacity: true)
+    }
 
     mutating func handleControl(_ delivery: AMQPDelivery) throws {
         guard let signal = try? codec.decode(GateSignal.self, from: delivery.body), signal.kind == .open else { return }
@@ -97,12 +147,15 @@ private struct Session {
             openedRuns.append(signal.runId)
             if openedRuns.count > 64 { openedRuns.removeFirst(openedRuns.count - 64) }
         }
-        let ready = held.filter { $0.request.runId == signal.runId }
-        held.removeAll { $0.request.runId == signal.runId }
-        for entry in ready { try settle(entry.delivery, entry.request) }
+        // One at a time, so `held` always lists every request received and not yet settled.
+        while let index = held.firstIndex(where: { $0.request.runId == signal.runId }) {
+            let entry = held.remove(at: index)
+            try settle(entry.delivery, entry.request)
+        }
     }
 
     mutating func handleRequest(_ delivery: AMQPDelivery) throws {
+        unsettled.insert(delivery.deliveryTag)
         guard delivery.body.count <= Topology.maxMessageBytes else {
             try deadLetter(delivery, reason: "message too large (\(delivery.body.count) bytes > \(Topology.maxMessageBytes))", request: nil)
             return
@@ -135,8 +188,42 @@ private struct Session {
         }
     }
 
-    private func settle(_ delivery: AMQPDelivery, _ request: PurchaseRequest) throws {
-        let settlement = try executor.settle(request, redelivered: delivery.redelivered, on: db)
+    private mutating func settle(_ delivery: AMQPDelivery, _ request: PurchaseRequest) throws {
+        if request.strategy == .batched && batchSize > 1 {
+            batches[request.itemId, default: []].append((delivery, request))
+            if batches[request.itemId]?.count ?? 0 >= batchSize { try settleBatch(of: request.itemId) }
+            return
+        }
+        try record(delivery, request, try executor.settle(request, redelivered: delivery.redelivered, on: db))
+    }
+
+    /// Settles the waiting `batched` requests for `item` in one transaction; if that fails (a duplicate
+    /// request id, a deadlock), each on its own instead.
+    private mutating func settleBatch(of item: Int64) throws {
+        guard let batch = batches.removeValue(forKey: item), !batch.isEmpty else { return }
+        let attempts: [PurchaseAttempt]
+        do {
+            attempts = try BatchedStrategy().attempt(batch: batch.map { ($0.request, $0.delivery.redelivered) }, on: db)
+        } catch let error as PostgresError where PurchaseExecutor.classify(error) != .connectionLost {
+            logger.debug("Batch failed; settling its requests one by one", metadata: ["lab.error": "\(error.message)"])
+            for entry in batch {
+                try record(entry.delivery, entry.request, try executor.settle(entry.request, redelivered: entry.delivery.redelivered, on: db))
+            }
+            return
+        }
+        for (entry, attempt) in zip(batch, attempts) {
+            let settlement: PurchaseExecutor.Settlement =
+                switch attempt {
+                case .purchased: .init(outcome: .purchased, retries: 0, error: nil)
+                case .soldOut, .conflict: .init(outcome: .soldOut, retries: 0, error: nil)
+                case .noSuchItem: .init(outcome: .deadLettered, retries: 0, error: "item \(item) does not exist")
+                }
+            try record(entry.delivery, entry.request, settlement)
+        }
+    }
+
+    /// Queues the outcome of a settled request; it is published and the request acked at the next flush.
+    private mutating func record(_ delivery: AMQPDelivery, _ request: PurchaseRequest, _ settlement: PurchaseExecutor.Settlement) throws {
         if settlement.outcome == .deadLettered {
             try deadLetter(delivery, reason: settlement.error ?? "cannot be served", request: request)
             return
@@ -152,15 +239,16 @@ private struct Session {
             finishedAt: WallClock.nanoseconds(),
             error: settlement.error
         )
-        try publish(outcome)
-        try amqp.ack(delivery.deliveryTag)
+        unsentOutcomes.append(outcome)
+        unacked.append(delivery.deliveryTag)
+        unsettled.remove(delivery.deliveryTag)
         logger.trace("Purchase settled", metadata: ["lab.strategy": "\(request.strategy.rawValue)", "lab.outcome": "\(settlement.outcome.rawValue)"])
     }
 
     /// Moves a request the worker cannot serve to the dead-letter queue, with the reason in a header,
     /// and tells its harness. The copy is confirmed before the original is acked, so a crash in between
     /// leaves the request on the queue (at worst dead-lettered twice), never lost.
-    private func deadLetter(_ delivery: AMQPDelivery, reason: String, request: PurchaseRequest?) throws {
+    private mutating func deadLetter(_ delivery: AMQPDelivery, reason: String, request: PurchaseRequest?) throws {
         logger.info("Dead-lettering a request", metadata: ["lab.reason": "\(reason)"])
         var properties = delivery.properties
         properties.persistent = true
@@ -185,13 +273,18 @@ private struct Session {
             )
         }
         try amqp.ack(delivery.deliveryTag)
+        unsettled.remove(delivery.deliveryTag)
     }
 
     private func publish(_ outcome: OutcomeMessage) throws {
+        try publishOutcomes(body: try codec.encode(outcome), runId: outcome.runId)
+    }
+
+    private func publishOutcomes(body: [UInt8], runId: UUID) throws {
         try amqp.publish(
             exchange: Topology.outcomes,
-            routingKey: Topology.outcomeKey(runId: outcome.runId.uuidString),
-            body: try codec.encode(outcome),
+            routingKey: Topology.outcomeKey(runId: runId.uuidString),
+            body: body,
             properties: AMQPMessageProperties(contentType: "application/json")
         )
     }

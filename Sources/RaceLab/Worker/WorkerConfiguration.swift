@@ -6,6 +6,9 @@ public struct WorkerConfiguration: Sendable {
     public var consumers: Int
     /// Unacknowledged deliveries each consumer may hold (basic.qos).
     public var prefetch: UInt16
+    /// Settled requests a consumer may hold before it publishes their outcomes and acks them in one go
+    /// (it sends sooner whenever no further request is ready).
+    public var batchSize: Int
     /// Names this worker in outcomes and logs; defaults to `host:pid`.
     public var name: String
     /// How long a consumer holds a gated request waiting for its run's gate before serving it anyway
@@ -17,7 +20,8 @@ public struct WorkerConfiguration: Sendable {
         postgresURL: String,
         amqpURL: String,
         consumers: Int = 4,
-        prefetch: UInt16 = 16,
+        prefetch: UInt16 = 64,
+        batchSize: Int = 16,
         name: String,
         gateTimeoutSeconds: Double = 120,
         retryPolicy: PurchaseExecutor.RetryPolicy = .init()
@@ -26,6 +30,7 @@ public struct WorkerConfiguration: Sendable {
         self.amqpURL = amqpURL
         self.consumers = consumers
         self.prefetch = prefetch
+        self.batchSize = max(1, batchSize)
         self.name = name
         self.gateTimeoutSeconds = gateTimeoutSeconds
         self.retryPolicy = retryPolicy

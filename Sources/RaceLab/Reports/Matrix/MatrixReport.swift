@@ -109,6 +109,7 @@ public struct MatrixReport: Sendable {
         case .pessimistic: "#1f77b4"
         case .optimistic: "#2ca02c"
         case .advisory: "#9467bd"
+        case .batched: "#8c564b"
         }
     }
 }

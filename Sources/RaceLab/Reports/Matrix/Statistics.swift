@@ -9,6 +9,14 @@ public enum Statistics {
     }
 
     /// The sample standard deviation (divides by n − 1); 0 for fewer than two values.
+    /// The middle value (the mean of the middle two for an even count); 0 for none.
+    public static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+
     public static func standardDeviation(_ values: [Double]) -> Double {
         guard values.count > 1 else { return 0 }
         let m = mean(values)

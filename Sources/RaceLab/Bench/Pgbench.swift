@@ -1,0 +1,125 @@
+import Foundation
+
+/// PostgreSQL's own load generator, run on the transaction a strategy's worker runs, so the pipeline's
+/// throughput can be set beside what the database does with no queue and no workers in the way.
+public struct Pgbench: Sendable {
+    /// Which transaction pgbench runs.
+    public enum Script: String, Sendable, CaseIterable {
+        /// `BEGIN; SELECT … FOR UPDATE \gset; \if stock >= q UPDATE; INSERT; \endif COMMIT;` — the
+        /// pessimistic strategy's transaction, statement by statement, one round trip each.
+        case pessimistic
+        /// The same statements sent in one pipeline (one round trip for the whole transaction, no
+        /// branch): the most the server can do with them.
+        case pessimisticPipelined = "pessimistic-pipelined"
+    }
+
+    public let executable: String
+
+    /// Finds pgbench: `RACELAB_PG_BINDIR`, then `PATH`, then the highest `/usr/lib/postgresql/N/bin`.
+    public init() throws {
+        let fileManager = FileManager.default
+        var candidates: [String] = []
+        if let bindir = ProcessInfo.processInfo.environment["RACELAB_PG_BINDIR"], !bindir.isEmpty {
+            candidates.append(bindir + "/pgbench")
+        }
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            candidates.append("\(directory)/pgbench")
+        }
+        let versions = ((try? fileManager.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []).compactMap(Int.init).sorted(by: >)
+        candidates += versions.map { "/usr/lib/postgresql/\($0)/bin/pgbench" }
+        guard let found = candidates.first(where: { fileManager.isExecutableFile(atPath: $0) }) else {
+            throw HarnessError(message: "pgbench is not installed (it comes with the postgresql package); run scripts/setup or set RACELAB_PG_BINDIR")
+        }
+        executable = found
+    }
+
+    /// The script's text for `item`, buying `quantity`, its orders tagged with `runId`.
+    public static func text(_ script: Script, item: Int64, quantity: Int, runId: UUID) -> String {
+        let insert = """
+            INSERT INTO orders (request_id, run_id, item_id, buyer_id, quantity, strategy) \
+            VALUES (gen_random_uuid(), '\(runId.uuidString)', \(item), :buyer, \(quantity), 'pessimistic');
+            """
+        let update = "UPDATE items SET stock = stock - \(quantity), version = version + 1 WHERE id = \(item);"
+        switch script {
+        case .pessimistic:
+            return """
+                \\set buyer random(1, 1000000000)
+                BEGIN;
+                SELECT stock FROM items WHERE id = \(item) FOR UPDATE \\gset
+                \\if :stock >= \(quantity)
+                \(update)
+                \(insert)
+                \\endif
+                COMMIT;
+
+                """
+        case .pessimisticPipelined:
+            return """
+                \\set buyer random(1, 1000000000)
+                \\startpipeline
+                BEGIN;
+                SELECT stock FROM items WHERE id = \(item) FOR UPDATE;
+                \(update)
+                \(insert)
+                COMMIT;
+                \\endpipeline
+
+                """
+        }
+    }
+
+    /// What one pgbench run did.
+    public struct Result: Sendable, Equatable, Codable {
+        public var script: String
+        public var clients: Int
+        public var transactions: Int
+        public var transactionsPerSec: Double
+        public var latencyAverageMs: Double?
+    }
+
+    /// Runs `script` with `clients` connections, `transactions` in all (rounded up to a multiple of
+    /// `clients`), prepared statements, no vacuum. Blocks until pgbench exits.
+    ///
+    /// - Throws: `HarnessError` with pgbench's own last line when it fails.
+    public func run(_ script: Script, postgresURL: String, clients: Int, transactions: Int, item: Int64, quantity: Int) throws -> Result {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("racelab-pgbench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("\(script.rawValue).sql")
+        try Self.text(script, item: item, quantity: quantity, runId: UUID()).write(to: file, atomically: true, encoding: .utf8)
+
+        let perClient = max(1, (transactions + clients - 1) / clients)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = [
+            "-n", "-M", "prepared", "-c", String(clients), "-j", String(min(clients, 2)), "-t", String(perClient),
+            "-f", file.path, postgresURL,
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard process.terminationStatus == 0, let tps = Self.parse(text, key: "tps = ") else {
+            let last = text.split(separator: "\n").last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) ?? "no output"
+            throw HarnessError(message: "pgbench failed (exit \(process.terminationStatus)): \(last)")
+        }
+        return Result(
+            script: script.rawValue,
+            clients: clients,
+            transactions: perClient * clients,
+            transactionsPerSec: tps,
+            latencyAverageMs: Self.parse(text, key: "latency average = ")
+        )
+    }
+
+    /// The number after `key` on the first line holding it: `tps = 2712.4 (without initial …)` → 2712.4.
+    static func parse(_ output: String, key: String) -> Double? {
+        guard let line = output.split(separator: "\n").first(where: { $0.contains(key) }),
+            let range = line.range(of: key)
+        else { return nil }
+        return Double(line[range.upperBound...].prefix { $0.isNumber || $0 == "." })
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Postgres
+
+/// Many buyers of one item in one transaction: a worker takes the requests for the item that are
+/// ready at once (up to its batch size), locks the row once, grants them in arrival order while the
+/// stock lasts, and writes one `UPDATE` and one multi-row `INSERT`.
+///
+/// ```sql
+/// BEGIN;                                                   -- round trip 1 (pipelined)
+/// SELECT stock FROM items WHERE id = $1 FOR UPDATE;
+/// SELECT request_id FROM orders WHERE request_id = ANY($1);  -- only when a request is redelivered
+/// -- think once for the batch; grant each request in order while stock ≥ its quantity
+/// UPDATE items SET stock = stock - $granted, version = version + 1 WHERE id = $1;   -- round trip 2
+/// INSERT INTO orders (...) SELECT ... FROM unnest($request_ids, $run_ids, $buyers, $quantities);
+/// COMMIT;
+/// ```
+///
+/// Correct for the same reason as `pessimistic` — the row lock is held from the read to the commit —
+/// but one lock, one commit and one fsync serve the whole batch, so it goes past the
+/// one-transaction-per-purchase limit. A request alone (or a batch that fails, say on a duplicate
+/// request id) is served on its own by the pessimistic transaction.
+public struct BatchedStrategy: PurchaseStrategy {
+    public var name: StrategyName { .batched }
+
+    static let lock = PreparedStatement(name: "batched_lock", sql: "SELECT stock FROM items WHERE id = $1 FOR UPDATE")
+    static let bought = PreparedStatement(name: "batched_bought", sql: "SELECT request_id FROM orders WHERE request_id = ANY($1::uuid[])")
+    static let write = PreparedStatement(
+        name: "batched_write",
+        sql: "UPDATE items SET stock = stock - $2, version = version + 1 WHERE id = $1"
+    )
+    static let insert = PreparedStatement(
+        name: "batched_insert",
+        sql: """
+            INSERT INTO orders (request_id, run_id, item_id, buyer_id, quantity, strategy)
+            SELECT r, u, $3, b, q, 'batched' FROM unnest($1::uuid[], $2::uuid[], $4::bigint[], $5::integer[]) AS t(r, u, b, q)
+            """
+    )
+
+    public init() {}
+
+    /// One request on its own: the pessimistic transaction.
+    public func attempt(_ request: PurchaseRequest, on db: PostgresConnection) throws -> PurchaseAttempt {
+        try PessimisticLockStrategy().attempt(request, on: db)
+    }
+
+    /// Settles requests for one item in one transaction; the attempts come back in the requests' order.
+    ///
+    /// A redelivered request whose order exists is `.purchased` without buying again.
+    /// - Throws: `PostgresError` when the transaction fails; nothing was bought then.
+    public func attempt(batch: [(request: PurchaseRequest, redelivered: Bool)], on db: PostgresConnection) throws -> [PurchaseAttempt] {
+        guard let first = batch.first else { return [] }
+        precondition(batch.allSatisfy { $0.request.itemId == first.request.itemId }, "a batch is for one item")
+        let item = String(first.request.itemId)
+        var opening = [PostgresConnection.Step(Self.lock, [item])]
+        if batch.contains(where: \.redelivered) {
+            opening.append(.init(Self.bought, [Self.array(batch.map { $0.request.requestId.uuidString })]))
+        }
+        return try db.transaction(opening: opening) { opened in
+            guard var stock = opened[0].int(0, 0) else { return .rollback(Array(repeating: .noSuchItem, count: batch.count)) }
+            let alreadyBought = Set(opened.count > 1 ? opened[1].rows.compactMap { $0.first.flatMap { $0 } }.compactMap(UUID.init(uuidString:)) : [])
+            var attempts: [PurchaseAttempt] = []
+            var granted: [PurchaseRequest] = []
+            for (request, _) in batch {
+                if alreadyBought.contains(request.requestId) {
+                    attempts.append(.purchased)
+                } else if stock >= request.quantity {
+                    stock -= request.quantity
+                    granted.append(request)
+                    attempts.append(.purchased)
+                } else {
+                    attempts.append(.soldOut)
+                }
+            }
+            guard !granted.isEmpty else { return .rollback(attempts) }
+            if let slowest = batch.max(by: { $0.request.thinkMs < $1.request.thinkMs }) { think(slowest.request) }
+            return .commit(
+                attempts,
+                writes: [
+                    .init(Self.write, [item, String(granted.reduce(0) { $0 + $1.quantity })]),
+                    .init(
+                        Self.insert,
+                        [
+                            Self.array(granted.map(\.requestId.uuidString)), Self.array(granted.map(\.runId.uuidString)), item,
+                            Self.array(granted.map { String($0.buyerId) }), Self.array(granted.map { String($0.quantity) }),
+                        ]
+                    ),
+                ]
+            )
+        }
+    }
+
+    /// A PostgreSQL array literal of values that need no quoting (UUIDs, integers).
+    static func array(_ values: [String]) -> String {
+        "{" + values.joined(separator: ",") + "}"
+    }
+}
