@@ -110,6 +110,7 @@ public final class StampedeRunner {
         tally.pending.reserveCapacity(plan.buyers.count)
         let publishStarted = WallClock.nanoseconds()
         let gateOpened: UInt64
+        var gated = true  // every request waits for the gate, but in the open loop
         switch (transport, configuration.ratePerSec) {
         case (.queue, nil):
             let properties = AMQPMessageProperties(persistent: true, contentType: "application/json")
@@ -127,6 +128,7 @@ public final class StampedeRunner {
             let properties = AMQPMessageProperties(persistent: true, contentType: "application/json")
             let interval = 1e9 / rate
             gateOpened = publishStarted
+            gated = false
             var lastTick = publishStarted
             for (index, buyer) in plan.buyers.enumerated() {
                 let due = publishStarted + UInt64(Double(index) * interval)
@@ -144,7 +146,7 @@ public final class StampedeRunner {
                 try publish(request, properties: properties, index: index, of: plan.buyers.count)
             }
             try confirmStampede()
-        case (.http(let baseURL), _):
+        case (.http(let baseURL), _):  // the API's requests are gated: a rate is not applied (the CLI refuses it)
             var requests: [PurchaseRequest] = []
             requests.reserveCapacity(plan.buyers.count)
             for buyer in plan.buyers {
@@ -159,7 +161,6 @@ public final class StampedeRunner {
         let publishSec = Double(WallClock.nanoseconds() - publishStarted) / 1e9
         logger.debug("Stampede published", metadata: ["lab.run": "\(runId)", "lab.requests": "\(plan.buyers.count)"])
 
-        let gated = configuration.ratePerSec == nil
         if gated { try openGate(GateSignal(runId: runId, at: gateOpened)) }
         tally.lastFinish = max(tally.lastFinish, gateOpened)
         tally.lastArrival = Date()
