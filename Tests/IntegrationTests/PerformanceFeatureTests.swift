@@ -1,3 +1,4 @@
+import AMQP
 import Foundation
 import Postgres
 import Testing
@@ -124,5 +125,62 @@ extension LiveLab {
     func badPerformanceOptionsAreOneLineErrors(arguments: [String], message: String) async throws {
         let result = try await CommandLineTests.racelab(arguments)
         CommandLineTests().expectOneLineError(result, mentioning: message)
+    }
+}
+
+extension LiveLab {
+    /// Acks go out in batches (`basic.ack multiple`): never over a request still held for its gate.
+    @Suite struct AckBatchingTests {
+        @Test func settlingOtherRequestsNeverAcksOneHeldForItsGate() async throws {
+            let endpoint = try AMQPEndpoint(url: LabEnvironment.amqpURL ?? "")
+            let runA = UUID()
+            let runB = UUID()
+            try await onThread {
+                let amqp = try AMQPConnection(endpoint: endpoint, connectionName: "ack batching test")
+                try Topology.declare(on: amqp)
+                _ = try amqp.purgeQueue(Topology.purchases)
+                _ = try IdempotencyTests.prepared(stock: 100)
+            }
+            try await withWorker(consumers: 1) {
+                let codec = MessageCodec()
+                let amqp = try AMQPConnection(endpoint: endpoint, connectionName: "ack batching test")
+                let outcomes = try amqp.declareQueue("", durable: false, exclusive: true, autoDelete: true).name
+                try amqp.bindQueue(outcomes, exchange: Topology.outcomes, routingKey: Topology.outcomeKey(runId: runB.uuidString))
+                try amqp.consume(queue: outcomes, noAck: true)
+                func publish(_ run: UUID, gated: Bool) throws {
+                    for buyer in 1...5 {
+                        let request = PurchaseRequest(runId: run, itemId: 1, buyerId: Int64(buyer), strategy: .pessimistic, gated: gated)
+                        try amqp.publish(routingKey: Topology.purchases, body: try codec.encode(request), properties: .init(persistent: true))
+                    }
+                }
+                // Run A's requests reach the consumer and wait there for a gate that never opens…
+                try publish(runA, gated: true)
+                let deadline = Date().addingTimeInterval(10)
+                while try amqp.inspectQueue(Topology.purchases).messageCount > 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+                // …while run B's, behind them, are settled and acked.
+                try publish(runB, gated: false)
+                var settled = 0
+                while settled < 5, Date() < deadline.addingTimeInterval(10), let delivery = try amqp.nextDelivery(timeout: .seconds(1)) {
+                    settled += try codec.decodeOutcomes(from: delivery.body).count
+                }
+                #expect(settled == 5)
+                Thread.sleep(forTimeInterval: 0.3)  // let the consumer flush its acks
+            }
+            // The worker has stopped: its held requests went back to the queue, none was acked.
+            try await onThread {
+                let amqp = try AMQPConnection(endpoint: endpoint, connectionName: "ack batching test")
+                var waiting = try amqp.inspectQueue(Topology.purchases).messageCount
+                let deadline = Date().addingTimeInterval(10)
+                while waiting < 5 && Date() < deadline {
+                    Thread.sleep(forTimeInterval: 0.05)
+                    waiting = try amqp.inspectQueue(Topology.purchases).messageCount
+                }
+                #expect(waiting == 5)
+                _ = try amqp.purgeQueue(Topology.purchases)
+                let db = try PostgresConnection(url: LabEnvironment.postgresURL ?? "")
+                #expect(try db.query("SELECT count(*) FROM orders WHERE run_id = $1", [runA.uuidString]).int(0, 0) == 0)
+                #expect(try db.query("SELECT count(*) FROM orders WHERE run_id = $1", [runB.uuidString]).int(0, 0) == 5)
+            }
+        }
     }
 }
