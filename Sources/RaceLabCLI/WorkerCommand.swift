@@ -39,6 +39,19 @@ struct WorkerCommand: ParsableCommand {
     }
 
     func run() throws {
+        // SIGINT/SIGTERM: before the consumers run, exit at once (nothing to finish); after, only raise
+        // a flag (all a signal handler may safely do) that the watch timer below turns into
+        // worker.stop(). Installed first, so a signal is never lost in between — a pool stopping a
+        // replacement worker it has only just started sends one while the worker is still starting.
+        // A parent may have started us with them blocked (a mask is inherited): unblock them here, on the
+        // main thread, before the consumer threads start, so they inherit that too.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGINT)
+        sigaddset(&stopSignals, SIGTERM)
+        signal(SIGINT, onStopSignal)
+        signal(SIGTERM, onStopSignal)
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
         var logger = lab.makeLogger(label: "racelab.worker")
         let servers = try lab.servers(logger: logger)
         let workerName = name ?? "\(ProcessInfo.processInfo.hostName):\(getpid())"
@@ -56,27 +69,28 @@ struct WorkerCommand: ParsableCommand {
         )
         try worker.checkConnections()
 
-        let signals = [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { worker.stop() }
-            source.resume()
-            return source
+        let parent = getppid()
+        let watch = DispatchSource.makeTimerSource(queue: .global())
+        watch.schedule(deadline: .now(), repeating: .milliseconds(100))
+        watch.setEventHandler { [exitWithParent] in
+            if stopSignalled != 0 || (exitWithParent && getppid() != parent) { worker.stop() }
         }
-        var parentWatch: DispatchSourceTimer?
-        if exitWithParent {
-            let parent = getppid()
-            let timer = DispatchSource.makeTimerSource(queue: .global())
-            timer.schedule(deadline: .now() + 1, repeating: 1)
-            timer.setEventHandler { if getppid() != parent { worker.stop() } }
-            timer.resume()
-            parentWatch = timer
-        }
+        watch.resume()
         worker.start()
+        consumersStarted = 1
         logger.info("Worker serving", metadata: ["lab.consumers": "\(consumers)"])
         worker.wait()
-        parentWatch?.cancel()
-        for source in signals { source.cancel() }
+        watch.cancel()
         logger.info("Worker stopped")
     }
+}
+
+/// Set by the SIGINT/SIGTERM handler, read by the worker's watch timer.
+nonisolated(unsafe) private var stopSignalled: sig_atomic_t = 0
+/// Set once the consumer threads run; until then a stop signal ends the process at once.
+nonisolated(unsafe) private var consumersStarted: sig_atomic_t = 0
+
+private func onStopSignal(_ number: Int32) {
+    if consumersStarted == 0 { _exit(128 + number) }
+    stopSignalled = 1
 }

@@ -48,6 +48,16 @@ extension LiveLab {
             #expect(stderr.contains("Chaos: killed a worker"), "no worker was killed: the test proved nothing")
         }
 
+        @Test func batchesKilledMidRunLoseNothingAndDoubleNothing() async throws {
+            // A batch thinks once, so a longer think keeps the run going long enough for the kills.
+            let (report, history, stderr) = try await Self.run([
+                "--strategy", "batched", "--buyers", "900", "--stock", "300", "--workers", "3", "--consumers", "2",
+                "--think-ms", "10", "--chaos", "kill-worker:250", "--log-level", "info",
+            ])
+            try Self.expectExact(report, history: history, buyers: 900, stock: 300)
+            #expect(stderr.contains("Chaos: killed a worker"), "no worker was killed: the test proved nothing")
+        }
+
         /// The lab's own servers, as the sandbox under the default home reports them. Blocks on a thread.
         static func sandboxStatus() async throws -> SandboxStatus {
             try await onThread { Sandbox(home: Sandbox.defaultHome(), logger: LabEnvironment.logger).status(probes: LabServers.probes) }
