@@ -79,12 +79,19 @@ public final class PostgresConnection {
     /// `body` may also end the transaction itself by returning after calling `rollback()`.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         try execute(Self.begin)
-        do {
+        return try rollingBackOnError {
             let value = try body()
             try execute(Self.commit)
             return value
+        }
+    }
+
+    /// Runs `body`; when it throws, rolls back the open transaction (if the connection is still up) and rethrows.
+    private func rollingBackOnError<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
         } catch {
-            _ = try? execute(Self.rollback)
+            if isHealthy { _ = try? execute(Self.rollback) }
             throw error
         }
     }
@@ -158,7 +165,7 @@ public final class PostgresConnection {
     /// statements in one, then `body` decides from their results, then its writes and `COMMIT` in one
     /// more (or a `ROLLBACK`). Rolls back and rethrows when anything fails.
     public func transaction<T>(opening: [Step], _ body: ([PostgresResult]) throws -> TransactionEnd<T>) throws -> T {
-        do {
+        try rollingBackOnError {
             let opened = try pipeline([Step(Self.begin)] + opening)
             switch try body(Array(opened.dropFirst())) {
             case .commit(let value, let writes):
@@ -168,21 +175,19 @@ public final class PostgresConnection {
                 try execute(Self.rollback)
                 return value
             }
-        } catch {
-            if isHealthy { _ = try? execute(Self.rollback) }
-            throw error
         }
     }
 
-    /// `BEGIN`, `writes` and `COMMIT` in one round trip, for a transaction that needs no answer before it
-    /// commits; rolls back and rethrows when a write fails.
+    /// `writes` as one transaction in one round trip, for a transaction that needs no answer before it
+    /// commits: the pipeline's implicit transaction, so a failing write undoes the others and leaves
+    /// nothing to roll back.
     public func transaction(committing writes: [Step]) throws {
-        do {
-            _ = try pipeline([Step(Self.begin)] + writes + [Step(Self.commit)])
-        } catch {
-            if isHealthy { _ = try? execute(Self.rollback) }
-            throw error
-        }
+        _ = try pipeline(writes)
+    }
+
+    /// A PostgreSQL array literal, `{a,b,c}`, of values that need no quoting (UUIDs, integers).
+    public static func arrayLiteral(_ values: [String]) -> String {
+        "{" + values.joined(separator: ",") + "}"
     }
 
     private var lastError: String { oneLine(String(cString: PQerrorMessage(connection))) }

@@ -109,55 +109,67 @@ public final class StampedeRunner {
         var tally = OutcomeTally(total: plan.buyers.count, history: history)
         tally.pending.reserveCapacity(plan.buyers.count)
         let publishStarted = WallClock.nanoseconds()
-        let gateOpened: UInt64
-        var gated = true  // every request waits for the gate, but in the open loop
-        switch (transport, configuration.ratePerSec) {
-        case (.queue, nil):
+        // Open loop (`ratePerSec`, over the queue only): request i is due at start + i/rate whether or
+        // not earlier ones finished, and goes out ungated; when the harness falls behind it sends at
+        // once, and the latency still counts from the due time. Otherwise every request waits for the gate.
+        let interval = transport == .queue ? configuration.ratePerSec.map { 1e9 / $0 } : nil
+        let gated = interval == nil
+        let idleTimeout = configuration.idleTimeoutSeconds
+        switch transport {
+        case .queue:
             let properties = AMQPMessageProperties(persistent: true, contentType: "application/json")
-            for (index, buyer) in plan.buyers.enumerated() {
-                let request = makeRequest(buyer, runId: runId, strategy: strategy, configuration: configuration, publishedAt: WallClock.nanoseconds())
-                tally.pending[request.requestId] = 0
-                history?.invoked(request)
-                try publish(request, properties: properties, index: index, of: plan.buyers.count)
-            }
-            try confirmStampede()
-            gateOpened = WallClock.nanoseconds()
-        case (.queue, let rate?):
-            // Open loop: request i is due at start + i/rate whether or not earlier ones finished; when
-            // the harness falls behind it sends at once, and the latency still counts from the due time.
-            let properties = AMQPMessageProperties(persistent: true, contentType: "application/json")
-            let interval = 1e9 / rate
-            gateOpened = publishStarted
-            gated = false
             var lastTick = publishStarted
             for (index, buyer) in plan.buyers.enumerated() {
-                let due = publishStarted + UInt64(Double(index) * interval)
-                while case let now = WallClock.nanoseconds(), now < due {
-                    if now - lastTick > 250_000_000 {
-                        tick()
-                        lastTick = now
+                var due: UInt64 = 0  // the gate
+                if let interval {
+                    due = publishStarted + UInt64(Double(index) * interval)
+                    while case let now = WallClock.nanoseconds(), now < due {
+                        if now - lastTick > 250_000_000 {
+                            tick()
+                            lastTick = now
+                        }
+                        try collect(
+                            from: outcomeQueue,
+                            runId: runId,
+                            timeout: .nanoseconds(Int64(due - now)),
+                            idleTimeout: idleTimeout,
+                            into: &tally,
+                            gate: 0
+                        )
                     }
-                    try collect(from: outcomeQueue, runId: runId, timeout: .nanoseconds(Int64(due - now)), into: &tally, origin: gateOpened)
                 }
-                var request = makeRequest(buyer, runId: runId, strategy: strategy, configuration: configuration, publishedAt: due)
-                request.gated = false
+                let request = makeRequest(
+                    buyer,
+                    runId: runId,
+                    strategy: strategy,
+                    configuration: configuration,
+                    publishedAt: gated ? WallClock.nanoseconds() : due,
+                    gated: gated
+                )
                 tally.pending[request.requestId] = due
                 history?.invoked(request)
                 try publish(request, properties: properties, index: index, of: plan.buyers.count)
             }
             try confirmStampede()
-        case (.http(let baseURL), _):  // the API's requests are gated: a rate is not applied (the CLI refuses it)
+        case .http(let baseURL):  // the API's requests are gated: a rate is not applied (the CLI refuses it)
             var requests: [PurchaseRequest] = []
             requests.reserveCapacity(plan.buyers.count)
             for buyer in plan.buyers {
-                let request = makeRequest(buyer, runId: runId, strategy: strategy, configuration: configuration, publishedAt: WallClock.nanoseconds())
+                let request = makeRequest(
+                    buyer,
+                    runId: runId,
+                    strategy: strategy,
+                    configuration: configuration,
+                    publishedAt: WallClock.nanoseconds(),
+                    gated: true
+                )
                 tally.pending[request.requestId] = 0
                 history?.invoked(request)
                 requests.append(request)
             }
             try HTTPStampedePublisher(baseURL: baseURL).publish(requests)
-            gateOpened = WallClock.nanoseconds()
         }
+        let gateOpened = gated ? WallClock.nanoseconds() : publishStarted
         let publishSec = Double(WallClock.nanoseconds() - publishStarted) / 1e9
         logger.debug("Stampede published", metadata: ["lab.run": "\(runId)", "lab.requests": "\(plan.buyers.count)"])
 
@@ -173,12 +185,12 @@ public final class StampedeRunner {
                 repeatGate(GateSignal(runId: runId, at: gateOpened))
                 lastGateSignal = Date()
             }
-            try collect(from: outcomeQueue, runId: runId, timeout: .milliseconds(250), into: &tally, origin: gateOpened)
+            try collect(from: outcomeQueue, runId: runId, timeout: .milliseconds(250), idleTimeout: idleTimeout, into: &tally, gate: gateOpened)
             progress(tally.total - tally.pending.count, tally.total)
-            if Date().timeIntervalSince(tally.lastArrival) > configuration.idleTimeoutSeconds {
+            if Date().timeIntervalSince(tally.lastArrival) > idleTimeout {
                 logger.warning(
                     "No outcome for a while; giving up on the rest",
-                    metadata: ["lab.missing": "\(tally.pending.count)", "lab.idle_s": "\(configuration.idleTimeoutSeconds)"]
+                    metadata: ["lab.missing": "\(tally.pending.count)", "lab.idle_s": "\(idleTimeout)"]
                 )
                 break
             }
@@ -231,13 +243,14 @@ public final class StampedeRunner {
         )
     }
 
-    /// One buyer's gated request of this run (the API stamps its own time when it publishes).
+    /// One buyer's request of this run (the API stamps its own time when it publishes).
     private func makeRequest(
         _ buyer: StampedePlan.Buyer,
         runId: UUID,
         strategy: StrategyName,
         configuration: StampedeConfiguration,
-        publishedAt: UInt64
+        publishedAt: UInt64,
+        gated: Bool
     ) -> PurchaseRequest {
         PurchaseRequest(
             runId: runId,
@@ -247,7 +260,7 @@ public final class StampedeRunner {
             strategy: strategy,
             thinkMs: configuration.thinkMs,
             publishedAt: publishedAt,
-            gated: true
+            gated: gated
         )
     }
 
@@ -271,14 +284,22 @@ public final class StampedeRunner {
     }
 
     /// Takes at most one message off the run's outcome queue (waiting up to `timeout`) and records the
-    /// outcomes in it; reconnects when the broker dropped the connection.
-    private func collect(from outcomeQueue: String, runId: UUID, timeout: Duration, into tally: inout OutcomeTally, origin gate: UInt64) throws {
+    /// outcomes in it, their latency counted from `gate` unless they have a due time of their own;
+    /// reconnects when the broker dropped the connection, for up to `idleTimeout` after the last outcome.
+    private func collect(
+        from outcomeQueue: String,
+        runId: UUID,
+        timeout: Duration,
+        idleTimeout: Double,
+        into tally: inout OutcomeTally,
+        gate: UInt64
+    ) throws {
         let delivery: AMQPDelivery?
         do {
             delivery = try collector.nextDelivery(timeout: timeout)
         } catch let error as AMQPError {
             logger.warning("Lost the outcome connection; reconnecting", metadata: ["lab.error": "\(error.message)"])
-            try reattachCollector(to: outcomeQueue, runId: runId, until: Date().addingTimeInterval(30))
+            try reattachCollector(to: outcomeQueue, runId: runId, until: tally.lastArrival.addingTimeInterval(idleTimeout))
             return
         }
         guard let delivery else { return }
@@ -289,7 +310,7 @@ public final class StampedeRunner {
     /// Request ids among `requestIds` that have an order.
     private static func ordered(_ requestIds: [UUID], on db: PostgresConnection) throws -> [UUID] {
         guard !requestIds.isEmpty else { return [] }
-        let array = "{" + requestIds.map(\.uuidString).joined(separator: ",") + "}"
+        let array = PostgresConnection.arrayLiteral(requestIds.map(\.uuidString))
         return try db.query("SELECT request_id FROM orders WHERE request_id = ANY($1::uuid[])", [array]).rows.compactMap {
             $0.first.flatMap { $0 }.flatMap { UUID(uuidString: $0) }
         }

@@ -53,7 +53,7 @@ public struct BatchedStrategy: PurchaseStrategy {
         let item = String(first.request.itemId)
         var opening = [PostgresConnection.Step(Self.lock, [item])]
         if batch.contains(where: \.redelivered) {
-            opening.append(.init(Self.bought, [Self.array(batch.map { $0.request.requestId.uuidString })]))
+            opening.append(.init(Self.bought, [PostgresConnection.arrayLiteral(batch.map { $0.request.requestId.uuidString })]))
         }
         return try db.transaction(opening: opening) { opened in
             guard var stock = opened[0].int(0, 0) else { return .rollback(Array(repeating: .noSuchItem, count: batch.count)) }
@@ -80,17 +80,14 @@ public struct BatchedStrategy: PurchaseStrategy {
                     .init(
                         Self.insert,
                         [
-                            Self.array(granted.map(\.requestId.uuidString)), Self.array(granted.map(\.runId.uuidString)), item,
-                            Self.array(granted.map { String($0.buyerId) }), Self.array(granted.map { String($0.quantity) }),
+                            PostgresConnection.arrayLiteral(granted.map(\.requestId.uuidString)),
+                            PostgresConnection.arrayLiteral(granted.map(\.runId.uuidString)), item,
+                            PostgresConnection.arrayLiteral(granted.map { String($0.buyerId) }),
+                            PostgresConnection.arrayLiteral(granted.map { String($0.quantity) }),
                         ]
                     ),
                 ]
             )
         }
-    }
-
-    /// A PostgreSQL array literal of values that need no quoting (UUIDs, integers).
-    static func array(_ values: [String]) -> String {
-        "{" + values.joined(separator: ",") + "}"
     }
 }

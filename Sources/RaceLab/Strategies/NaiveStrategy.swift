@@ -6,10 +6,8 @@ import Postgres
 /// ```sql
 /// SELECT stock FROM items WHERE id = $1;
 /// -- think
-/// BEGIN;                                          -- one round trip (pipelined)
-/// UPDATE items SET stock = $2 WHERE id = $1;      -- $2 = the stock read above − quantity
-/// INSERT INTO orders (...) VALUES (...);
-/// COMMIT;
+/// UPDATE items SET stock = $2 WHERE id = $1;      -- one round trip (pipelined), one implicit transaction;
+/// INSERT INTO orders (...) VALUES (...);          -- $2 = the stock read above − quantity
 /// ```
 public struct NaiveStrategy: PurchaseStrategy {
     public var name: StrategyName { .naive }
