@@ -70,6 +70,8 @@ let package = Package(
             dependencies: [
                 "RaceLab",
                 "RaceLabServer",
+                "Postgres",
+                "Sandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

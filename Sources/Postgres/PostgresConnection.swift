@@ -164,13 +164,21 @@ public final class PostgresConnection {
     /// A transaction in as few round trips as a read-decide-write allows: `BEGIN` and the `opening`
     /// statements in one, then `body` decides from their results, then its writes and `COMMIT` in one
     /// more (or a `ROLLBACK`). Rolls back and rethrows when anything fails.
-    public func transaction<T>(opening: [Step], _ body: ([PostgresResult]) throws -> TransactionEnd<T>) throws -> T {
+    ///
+    /// - Parameter isolation: the level the transaction runs at (`BEGIN ISOLATION LEVEL …`).
+    public func transaction<T>(
+        isolation: IsolationLevel = .readCommitted,
+        opening: [Step],
+        _ body: ([PostgresResult]) throws -> TransactionEnd<T>
+    ) throws -> T {
         try rollingBackOnError {
-            let opened = try pipeline([Step(Self.begin)] + opening)
+            let opened = try pipeline([Step(isolation.begin)] + opening)
             switch try body(Array(opened.dropFirst())) {
             case .commit(let value, let writes):
                 _ = try pipeline(writes + [Step(Self.commit)])
                 return value
+            case .commitChecking(let writes, let value):
+                return value(Array(try pipeline(writes + [Step(Self.commit)]).dropLast()))
             case .rollback(let value):
                 try execute(Self.rollback)
                 return value
@@ -183,6 +191,43 @@ public final class PostgresConnection {
     /// nothing to roll back.
     public func transaction(committing writes: [Step]) throws {
         _ = try pipeline(writes)
+    }
+
+    /// `writes` as one transaction at `isolation`, in one round trip, returning each write's result.
+    ///
+    /// At read committed (the server's default) this is the pipeline's implicit transaction; at a
+    /// stricter level the pipeline is wrapped in `BEGIN ISOLATION LEVEL …` and `COMMIT`, and rolled back
+    /// when a write fails.
+    public func transaction(isolation: IsolationLevel, committing writes: [Step]) throws -> [PostgresResult] {
+        guard isolation != .readCommitted else { return try pipeline(writes) }
+        return try rollingBackOnError {
+            Array(try pipeline([Step(isolation.begin)] + writes + [Step(Self.commit)]).dropFirst().dropLast())
+        }
+    }
+
+    /// What the server knows of a statement before it runs: how many parameters it takes and the
+    /// names of the columns it returns. Prepares `statement` on this connection if it is not yet.
+    ///
+    /// - Throws: `PostgresError` when the server refuses to prepare it (a syntax error, an unknown
+    ///   column, a parameter whose type it cannot determine), with the server's message and SQLSTATE.
+    public func describe(_ statement: PreparedStatement) throws -> (parameters: Int, columns: [String]) {
+        try prepare(statement)
+        guard let result = PQdescribePrepared(connection, statement.name) else {
+            throw PostgresError(kind: .connectionLost, message: "PostgreSQL at \(server): \(lastError)")
+        }
+        defer { PQclear(result) }
+        guard PQresultStatus(result) == PGRES_COMMAND_OK else {
+            throw PostgresError(kind: .server, message: "PostgreSQL at \(server): cannot describe statement \(statement.name)")
+        }
+        let columns = (0..<Int(PQnfields(result))).map { String(cString: PQfname(result, Int32($0))) }
+        return (Int(PQnparams(result)), columns)
+    }
+
+    /// Forgets a statement prepared on this connection (`DEALLOCATE`), so its name can be reused.
+    public func deallocate(_ statement: PreparedStatement) throws {
+        guard prepared.contains(statement.name) else { return }
+        try execute("DEALLOCATE \"\(statement.name.replacingOccurrences(of: "\"", with: "\"\""))\"")
+        prepared.remove(statement.name)
     }
 
     /// A PostgreSQL array literal, `{a,b,c}`, of values that need no quoting (UUIDs, integers).

@@ -30,6 +30,9 @@ extension PostgresConnection {
     public enum TransactionEnd<Value> {
         /// Run `writes` and `COMMIT`, in one round trip, then return `value`.
         case commit(Value, writes: [Step])
+        /// Run `writes` and `COMMIT`, in one round trip, then return what `value` makes of the writes'
+        /// results (say, whether a guarded `UPDATE` touched a row).
+        case commitChecking(writes: [Step], value: ([PostgresResult]) -> Value)
         /// `ROLLBACK`, then return `value`.
         case rollback(Value)
     }

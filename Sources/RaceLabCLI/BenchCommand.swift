@@ -6,20 +6,21 @@ import RaceLab
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure the pipeline against pgbench on the same hot-row transaction and print the ratio.",
+        abstract: "Measure the pipeline against pgbench running the strategy's own SQL and print the ratio.",
         discussion: """
             Each round fires a stampede of --buyers requests at one item that never sells out, through RabbitMQ and \
-            the workers, then runs pgbench with as many clients as the workers have database sessions on the same \
-            transaction (BEGIN; SELECT … FOR UPDATE; UPDATE; INSERT; COMMIT) on the same server, and once more with \
-            those statements pipelined in one round trip. Rounds alternate so both see the same machine. The ratio is \
-            pipeline req/s over pgbench tx/s.
+            the workers, then runs pgbench on the same server with as many clients as the strategy has database \
+            sessions on the item, on the strategy's own statements in the same round trips (pipelined where the \
+            strategy pipelines). For pessimistic, pgbench runs once more with its statements in one round trip (the \
+            server's ceiling). Rounds alternate so both see the same machine. The ratio is pipeline req/s over \
+            pgbench purchases/s. --strategy all benchmarks each strategy in turn and ends with one row per strategy.
             """
     )
 
     @OptionGroup var lab: LabOptions
 
-    @Option(help: "The strategy the pipeline runs (pgbench always runs the pessimistic transaction).")
-    var strategy: StrategyChoice = .pessimistic
+    @Option(help: "The strategy to measure: a built-in name (racelab strategies lists them), or all.")
+    var strategy: String = StrategyName.pessimistic.rawValue
 
     @Option(parsing: .unconditional, help: "Buyers per stampede, one purchase each; pgbench runs as many transactions.")
     var buyers: Int = 20_000
@@ -33,7 +34,7 @@ struct BenchCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Rounds of pipeline-then-pgbench.")
     var rounds: Int = 3
 
-    @Flag(help: "Skip the pipelined pgbench run (the server's ceiling).")
+    @Flag(help: "Skip the pipelined pgbench run (the server's ceiling, with pessimistic).")
     var noPipelinedPgbench = false
 
     @Option(parsing: .unconditional, help: "Seconds without any new outcome before a stampede is declared stuck.")
@@ -56,9 +57,18 @@ struct BenchCommand: ParsableCommand {
         )
     }
 
+    /// The strategies to measure, in table order: built-ins, whose SQL pgbench can run.
+    func selectedStrategies() throws -> [any PurchaseStrategy] {
+        try StrategyFileOptions.select(strategy, from: StrategyCatalog())
+    }
+
     func validate() throws {
         if let problem = stampede.problem { throw ValidationError(problem) }
-        if strategy == .all { throw ValidationError("--strategy: bench runs one strategy at a time, not all") }
+        for selected in try selectedStrategies() where selected.traits.stock == .unitRows && buyers * 2 > Schema.maxUnitRows {
+            throw ValidationError(
+                "--buyers must be at most \(Schema.maxUnitRows / 2) to bench \(selected.name), which keeps one row per unit (got \(buyers))"
+            )
+        }
         if !(1...100).contains(rounds) { throw ValidationError("--rounds must be in 1...100 (got \(rounds))") }
         if workers == 0 && consumers != 4 { throw ValidationError("--consumers needs local workers (--workers 1 or more)") }
     }
@@ -66,53 +76,102 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let logger = lab.makeLogger(label: "racelab.bench")
         let pgbench = try Pgbench()
-        let configuration = stampede
+        let strategies = try selectedStrategies()
         let servers = try lab.servers(logger: logger)
         let runner = try StampedeRunner(postgresURL: servers.postgresURL, amqpURL: servers.amqpURL, logger: logger)
         let pool = try lab.prepareWorkers(
-            count: configuration.workers,
-            consumers: configuration.consumersPerWorker,
+            count: workers,
+            consumers: consumers,
             servers: servers,
             runner: runner,
             logger: logger
         )
         defer { pool?.stop() }
         // With external workers the concurrency is whatever consumes the queue.
-        let sessions = workers > 0 ? workers * consumers : try runner.consumerCount()
+        let consumerThreads = workers > 0 ? workers * consumers : try runner.consumerCount()
 
+        var results: [BenchReport] = []
+        for strategy in strategies {
+            results.append(try bench(strategy, consumerThreads: consumerThreads, pgbench: pgbench, runner: runner, pool: pool, servers: servers))
+        }
+        try runner.resetItems(1, stock: 0)  // leave no benchmark orders behind
+
+        switch format {
+        case .table:
+            print(results.map { $0.render() }.joined(separator: "\n\n"))
+            if results.count > 1 { print("\n" + BenchReport.renderSummary(results)) }
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let data = strategy == "all" ? try encoder.encode(results) : try encoder.encode(results[0])
+            print(String(decoding: data, as: UTF8.self))
+        }
+        for result in results {
+            if let broken = result.rounds.first(where: { !$0.violations.isEmpty }) {
+                throw CLIError(message: "\(result.strategy) round \(broken.round): invariants broken: \(broken.violations[0])")
+            }
+        }
+    }
+
+    /// The rounds of one strategy: a pipeline stampede, then pgbench on the strategy's own SQL, alternating.
+    private func bench(
+        _ strategy: any PurchaseStrategy,
+        consumerThreads: Int,
+        pgbench: Pgbench,
+        runner: StampedeRunner,
+        pool: LocalWorkerPool?,
+        servers: LabServers
+    ) throws -> BenchReport {
+        let keeping = strategy.traits.stock
+        // Unit rows are rows: enough for every purchase of a round, not a billion.
+        var configuration = stampede
+        if keeping == .unitRows { configuration.stock = buyers }
+        let context = PgbenchContext(item: 1, quantity: 1, runId: UUID(), batchSize: 16)
+        guard let script = strategy.pgbenchScript(context) else {
+            throw CLIError(message: "pgbench cannot run \(strategy.name)'s SQL")
+        }
+        // A strategy that serves an item from one consumer at a time has one session on the hot row.
+        let sessions = script.clients == .one ? 1 : consumerThreads
         let plan = StampedePlan(buyers: buyers, items: 1, seed: configuration.seed)
         let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1)
         var rounds: [BenchReport.Round] = []
         for round in 1...self.rounds {
+            let label = "\(strategy.name) round \(round)/\(self.rounds)"
             let watched = pool?.processIdentifiers ?? []
             let before = CPUSample.now(watching: watched)
             let report = try runner.run(
-                strategy: strategy.strategies[0],
+                strategy: strategy,
                 configuration: configuration,
                 plan: plan,
                 tick: { pool?.replaceDeadWorkers() },
-                progress: { settled, total in progress.update("round \(round)/\(self.rounds): pipeline \(settled)/\(total) settled") }
+                progress: { settled, total in progress.update("\(label): pipeline \(settled)/\(total) settled") }
             )
             let after = CPUSample.now(watching: watched + (pool?.processIdentifiers ?? []))
             guard report.outcomes.indeterminate == 0 else {
                 throw CLIError(
-                    message: "round \(round): \(report.outcomes.indeterminate) of \(buyers) requests have no outcome after \(Int(timeout)) s"
+                    message: "\(label): \(report.outcomes.indeterminate) of \(buyers) requests have no outcome after \(Int(timeout)) s"
                 )
             }
-            progress.update("round \(round)/\(self.rounds): pgbench -c \(sessions)")
-            try runner.resetItems(1, stock: Self.hotStock)
-            let plain = try pgbench.run(.pessimistic, postgresURL: servers.postgresURL, clients: sessions, transactions: buyers, item: 1, quantity: 1)
+            progress.update("\(label): pgbench -c \(sessions)")
+            let transactions = (buyers + script.purchasesPerTransaction - 1) / script.purchasesPerTransaction
+            try runner.resetItems(1, stock: keeping == .unitRows ? buyers + sessions : Self.hotStock, keeping: keeping)
+            let plain = try pgbench.run(
+                script,
+                name: strategy.name.rawValue,
+                postgresURL: servers.postgresURL,
+                clients: sessions,
+                transactions: transactions
+            )
             var pipelined: Pgbench.Result?
-            if !noPipelinedPgbench {
-                progress.update("round \(round)/\(self.rounds): pgbench -c \(sessions), pipelined")
+            if strategy.name == .pessimistic && !noPipelinedPgbench {
+                progress.update("\(label): pgbench -c \(sessions), pipelined")
                 try runner.resetItems(1, stock: Self.hotStock)
                 pipelined = try pgbench.run(
-                    .pessimisticPipelined,
+                    Pgbench.ceiling(context),
+                    name: "ceiling",
                     postgresURL: servers.postgresURL,
                     clients: sessions,
-                    transactions: buyers,
-                    item: 1,
-                    quantity: 1
+                    transactions: buyers
                 )
             }
             progress.clear()
@@ -126,26 +185,15 @@ struct BenchCommand: ParsableCommand {
                 )
             )
         }
-        try runner.resetItems(1, stock: 0)  // leave no benchmark orders behind
-
-        let result = BenchReport(
-            strategy: strategy.strategies[0],
+        return BenchReport(
+            strategy: strategy.name,
             buyers: buyers,
             workers: workers,
-            consumersPerWorker: workers > 0 ? consumers : sessions,
+            consumersPerWorker: workers > 0 ? consumers : consumerThreads,
+            sessions: sessions,
+            pgbenchNote: script.note,
             rounds: rounds,
             harnessPeakBytes: peakResidentBytes()
         )
-        switch format {
-        case .table:
-            print(result.render())
-        case .json:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(result), as: UTF8.self))
-        }
-        if let broken = rounds.first(where: { !$0.violations.isEmpty }) {
-            throw CLIError(message: "round \(broken.round): invariants broken: \(broken.violations[0])")
-        }
     }
 }

@@ -116,7 +116,7 @@ struct CompareCommand: ParsableCommand {
         let parsed = names.compactMap(StrategyName.init(rawValue:))
         guard names.count == 2, parsed.count == 2, parsed[0] != parsed[1] else {
             throw ValidationError(
-                "--strategies must name two different strategies of \(StrategyName.allCases.map(\.rawValue).joined(separator: ", ")) "
+                "--strategies must name two different strategies of the run, e.g. \(StrategyName.builtIn.map(\.rawValue).joined(separator: ", ")) "
                     + "(got '\(strategies)')"
             )
         }

@@ -23,7 +23,12 @@ extension LabOptions {
             )
             pool = started
             do {
-                try runner.waitForConsumers(atLeast: baseline + count * consumers, timeoutSeconds: 30, failure: started.failure)
+                try runner.waitForConsumers(atLeast: baseline + count * consumers, timeoutSeconds: 30) {
+                    // A worker that exits on its own will not come up; one killed by a signal is started again.
+                    if let problem = started.failure() { return problem }
+                    started.replaceDeadWorkers()
+                    return nil
+                }
             } catch {
                 started.stop()
                 throw error

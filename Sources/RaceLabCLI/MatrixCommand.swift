@@ -45,12 +45,28 @@ struct MatrixCommand: ParsableCommand {
         let parsed = try ExperimentSpec.load(contentsOf: URL(fileURLWithPath: file), file: file)
         let spec = quick ? parsed.quickVariant : parsed
         let plan = MatrixPlan(spec: spec)
+        for cell in spec.cells {
+            if let strategy = spec.catalog.strategy(named: cell.strategy),
+                let problem = MatrixPlan.Run(cell: cell, repetition: 1, seed: spec.seed).configuration().problem(for: strategy)
+            {
+                throw CLIError(message: "\(self.file): \(cell.label): \(problem)")
+            }
+        }
 
         let servers = try lab.servers(logger: logger)
         let runner = try StampedeRunner(postgresURL: servers.postgresURL, amqpURL: servers.amqpURL, logger: logger)
+        // The spec's strategy files are checked against the server and registered before anything runs.
+        for (file, strategy) in zip(spec.strategyFiles, spec.userStrategies) {
+            try runner.register(strategy, file: "\(self.file): strategyFiles: \(file)")
+        }
         let environment = RunEnvironment.probe(servers: servers, logger: logger)
         let results = try ResultStore(path: store ?? ResultStore.defaultPath(home: lab.homeURL))
-        let specText = "# \(file)\(quick ? " --quick" : "")\n" + spec.yaml
+        // The strategy files' text goes along as comments, so the stored spec says what those strategies did.
+        let strategySources = zip(spec.strategyFiles, spec.userStrategies).map { file, strategy in
+            "\n# --- \(file) (strategy \(strategy.name), version \(strategy.version))\n"
+                + strategy.source.split(separator: "\n", omittingEmptySubsequences: false).map { "# \($0)" }.joined(separator: "\n")
+        }
+        let specText = "# \(file)\(quick ? " --quick" : "")\n" + spec.yaml + strategySources.joined()
         let matrixRunId = try results.beginMatrixRun(
             name: spec.name,
             specText: specText,
@@ -71,7 +87,7 @@ struct MatrixCommand: ParsableCommand {
         defer { for source in interruption { source.cancel() } }
 
         Self.note("Matrix run \(matrixRunId) (\(spec.name)\(quick ? ", quick" : "")): \(plan.runs.count) runs, stored in \(results.path)")
-        try runAll(plan, runner: runner, servers: servers, store: results, matrixRunId: matrixRunId, logger: logger)
+        try runAll(plan, catalog: spec.catalog, runner: runner, servers: servers, store: results, matrixRunId: matrixRunId, logger: logger)
         try results.finishMatrixRun(id: matrixRunId)
 
         guard let record = try results.matrixRun(id: matrixRunId) else {
@@ -98,6 +114,7 @@ struct MatrixCommand: ParsableCommand {
     /// result: it is stored, and the next run gets fresh workers too.
     private func runAll(
         _ plan: MatrixPlan,
+        catalog: StrategyCatalog,
         runner: StampedeRunner,
         servers: LabServers,
         store: ResultStore,
@@ -135,6 +152,7 @@ struct MatrixCommand: ParsableCommand {
             do {
                 let report = try runner.run(
                     strategy: run.cell.strategy,
+                    catalog: catalog,
                     configuration: configuration,
                     plan: stampede,
                     tick: { pool?.replaceDeadWorkers() },

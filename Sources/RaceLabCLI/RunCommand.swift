@@ -9,14 +9,17 @@ struct RunCommand: ParsableCommand {
         abstract: "Fire a stampede of buyers at a purchase strategy and report oversells, latency and throughput.",
         discussion: """
             All requests are published while the workers are gated, then released at once. With --strategy all the \
-            identical stampede (same seed, same buyer order) runs against each strategy and one table compares them.
+            identical stampede (same seed, same buyer order) runs against each strategy and one table compares them. \
+            `racelab strategies` lists the strategies; --strategy-file adds one written as SQL steps.
             """
     )
 
     @OptionGroup var lab: LabOptions
 
-    @Option(help: "naive, pessimistic, optimistic, advisory, batched, or all.")
-    var strategy: StrategyChoice
+    @Option(help: "naive, pessimistic, optimistic, advisory, batched, atomic, nowait, skip-locked, serialized, one from --strategy-file, or all.")
+    var strategy: String
+
+    @OptionGroup var strategyOptions: StrategyFileOptions
 
     @Option(parsing: .unconditional, help: "Buyers in the stampede, one request each.")
     var buyers: Int
@@ -80,12 +83,21 @@ struct RunCommand: ParsableCommand {
             seed: seed,
             quantity: quantity,
             idleTimeoutSeconds: timeout,
-            ratePerSec: rate
+            ratePerSec: rate,
+            isolation: strategyOptions.isolation
         )
+    }
+
+    /// The strategies this run fires at, in table order.
+    func selectedStrategies() throws -> [any PurchaseStrategy] {
+        try StrategyFileOptions.select(strategy, from: try strategyOptions.catalog())
     }
 
     func validate() throws {
         if let problem = stampede.problem { throw ValidationError(problem) }
+        for selected in try selectedStrategies() {
+            if let problem = stampede.problem(for: selected) { throw ValidationError(problem) }
+        }
         if let chaos {
             do {
                 _ = try ChaosPlan(parsing: chaos)
@@ -115,6 +127,9 @@ struct RunCommand: ParsableCommand {
         let configuration = stampede
         let servers = try lab.servers(logger: logger)
         let runner = try StampedeRunner(postgresURL: servers.postgresURL, amqpURL: servers.amqpURL, logger: logger)
+        // Strategy files are checked against the server and registered before any worker starts.
+        for (file, strategy) in try strategyOptions.load() { try runner.register(strategy, file: file) }
+        let strategies = try selectedStrategies()
 
         let pool = try lab.prepareWorkers(
             count: configuration.workers,
@@ -164,7 +179,7 @@ struct RunCommand: ParsableCommand {
             }
         }
         var reports: [RunReport] = []
-        for strategy in self.strategy.strategies {
+        for strategy in strategies {
             let report = try runner.run(
                 strategy: strategy,
                 configuration: configuration,
@@ -174,7 +189,7 @@ struct RunCommand: ParsableCommand {
                 tick: tick
             ) {
                 settled,
-                total in progress.update("\(strategy.rawValue): \(settled)/\(total) settled")
+                total in progress.update("\(strategy.name.rawValue): \(settled)/\(total) settled")
             }
             progress.clear()
             reports.append(report)
@@ -187,7 +202,7 @@ struct RunCommand: ParsableCommand {
         case .json:
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let data = self.strategy == .all ? try encoder.encode(reports) : try encoder.encode(reports[0])
+            let data = self.strategy == "all" ? try encoder.encode(reports) : try encoder.encode(reports[0])
             print(String(decoding: data, as: UTF8.self))
         }
         let unfinished = reports.filter { $0.outcomes.indeterminate > 0 }

@@ -12,7 +12,8 @@ extension APIServer {
             // The first numbers are in the page itself, so it shows them as soon as it is parsed (a browser
             // dumping the DOM at load sees them); without the database the page fetches them later.
             let initial = (try? await self.stats()).flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
-            let html = DashboardPage.html(initialStats: initial.map { String(decoding: $0, as: UTF8.self) } ?? "null")
+            let catalog = (try? await self.strategies.refresh()) ?? self.strategies.catalog
+            let html = DashboardPage.html(initialStats: initial.map { String(decoding: $0, as: UTF8.self) } ?? "null", strategies: catalog.names)
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
@@ -47,10 +48,8 @@ extension APIServer {
         let stock = try body.integer("stock") ?? 0
         let itemId = try body.integer("itemId", required: false) ?? 1
         let thinkMs = try body.integer("thinkMs", required: false) ?? 0
-        guard let strategy = StrategyName(rawValue: strategyName) else {
-            let known = StrategyName.allCases.map(\.rawValue).joined(separator: ", ")
-            throw ProblemDetails.invalid("strategy", "unknown strategy '\(strategyName.prefix(40))' (known: \(known))")
-        }
+        let isolation = try Self.isolation(body)
+        let strategy = try await strategies.resolve(strategyName)
         guard Self.stampedeBuyers.contains(buyers) else {
             throw ProblemDetails.invalid("buyers", "must be in \(Self.stampedeBuyers), got \(buyers)")
         }
@@ -61,17 +60,25 @@ extension APIServer {
         guard let think = Int(exactly: thinkMs), PurchaseRequest.thinkRange.contains(think) else {
             throw ProblemDetails.invalid("thinkMs", "must be in \(PurchaseRequest.thinkRange), got \(thinkMs)")
         }
-        try await resetItem(itemId, stock: stock, version: 0)
+        if strategy.traits.stock == .unitRows, stock > Schema.maxUnitRows {
+            throw ProblemDetails.invalid(
+                "stock",
+                "must be at most \(Schema.maxUnitRows) for \(strategy.name), which keeps one row per unit, got \(stock)"
+            )
+        }
+        try await resetItem(itemId, stock: stock, version: 0, keeping: strategy.traits.stock)
         let purchases = (1...buyers).map { buyer in
             PurchaseRequest(
                 runId: runId,
                 itemId: itemId,
                 buyerId: buyer,
                 quantity: 1,
-                strategy: strategy,
+                strategy: strategy.name,
                 thinkMs: think,
                 publishedAt: WallClock.nanoseconds(),
-                gated: false
+                gated: false,
+                isolation: isolation,
+                strategyVersion: (strategy as? UserStrategy)?.version
             )
         }
         let codec = MessageCodec()
@@ -79,9 +86,10 @@ extension APIServer {
             for purchase in purchases {
                 ledger.recordPending(purchase)
                 let body = try codec.encode(purchase)
+                let queue = Topology.queue(for: purchase, delivery: strategy.traits.delivery)
                 group.addTask {
                     do {
-                        try await self.broker.publish(body)
+                        try await self.broker.publish(body, to: queue)
                         self.ledger.recordAccepted()
                         return nil
                     } catch {
@@ -102,7 +110,7 @@ extension APIServer {
                 "requestIds": purchases.map { $0.requestId.uuidString.lowercased() },
                 "count": purchases.count,
                 "itemId": itemId,
-                "strategy": strategy.rawValue,
+                "strategy": strategy.name.rawValue,
                 "runId": runId.uuidString.lowercased(),
             ],
             status: .accepted

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Postgres
 import RaceLab
 
 /// `POST /purchases` and `GET /purchases/{id}`.
@@ -22,10 +23,8 @@ extension APIServer {
         let requestId = try body.uuid("requestId") ?? UUID()
         let purchaseRunId = try body.uuid("runId") ?? runId
         let gated = try body.boolean("gated") ?? false
-        guard let strategy = StrategyName(rawValue: strategyName) else {
-            let known = StrategyName.allCases.map(\.rawValue).joined(separator: ", ")
-            throw ProblemDetails.invalid("strategy", "unknown strategy '\(strategyName.prefix(40))' (known: \(known))")
-        }
+        let isolation = try Self.isolation(body)
+        let strategy = try await strategies.resolve(strategyName)
         guard let quantity = Int(exactly: quantity), PurchaseRequest.quantityRange.contains(quantity) else {
             throw ProblemDetails.invalid("quantity", "must be in \(PurchaseRequest.quantityRange), got \(quantity)")
         }
@@ -38,10 +37,12 @@ extension APIServer {
             itemId: itemId,
             buyerId: buyerId,
             quantity: quantity,
-            strategy: strategy,
+            strategy: strategy.name,
             thinkMs: thinkMs,
             publishedAt: WallClock.nanoseconds(),
-            gated: gated
+            gated: gated,
+            isolation: isolation,
+            strategyVersion: (strategy as? UserStrategy)?.version
         )
         if let problem = purchase.validationProblem {
             let field = problem.dropFirst("field ".count).prefix { $0 != ":" }
@@ -49,7 +50,7 @@ extension APIServer {
         }
         ledger.recordPending(purchase)
         do {
-            try await broker.publish(try MessageCodec().encode(purchase))
+            try await broker.publish(try MessageCodec().encode(purchase), to: Topology.queue(for: purchase, delivery: strategy.traits.delivery))
         } catch {
             ledger.recordUnavailable(purchase.requestId)
             throw error
@@ -86,6 +87,20 @@ extension APIServer {
             if let error = outcome.error { document["error"] = error }
         }
         return try jsonResponse(document)
+    }
+}
+
+extension APIServer {
+    /// The optional `isolation` field: one of the levels, or a 422 naming them.
+    static func isolation(_ body: JSONBody) throws -> IsolationLevel? {
+        guard let text = try body.string("isolation") else { return nil }
+        guard let level = IsolationLevel(rawValue: text) else {
+            throw ProblemDetails.invalid(
+                "isolation",
+                "unknown isolation level '\(text.prefix(40))' (known: \(IsolationLevel.allCases.map(\.rawValue).joined(separator: ", ")))"
+            )
+        }
+        return level
     }
 }
 

@@ -21,6 +21,7 @@ public final class APIServer: Sendable {
     let broker: BrokerGateway
     let database: DatabaseGateway
     let listener: OutcomeListener
+    let strategies: StrategyDirectory
 
     /// - Throws: when the AMQP URL cannot be parsed.
     public init(configuration: APIServerConfiguration, logger: Logger) throws {
@@ -31,6 +32,7 @@ public final class APIServer: Sendable {
         broker = BrokerGateway(endpoint: endpoint, logger: logger)
         database = DatabaseGateway(url: configuration.postgresURL, threads: max(1, configuration.databaseThreads), logger: logger)
         listener = OutcomeListener(endpoint: endpoint, runId: runId, ledger: ledger, database: database, logger: logger)
+        strategies = StrategyDirectory(database: database)
     }
 
     /// Starts the threads and checks both servers: creates the tables and topology, binds the outcome queue.
@@ -40,6 +42,7 @@ public final class APIServer: Sendable {
         database.start()
         broker.start()
         try await database.run { try Schema.ensure(on: $0) }
+        try await strategies.refresh(maxAge: 0)
         _ = try await broker.queueDepth()
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             listener.start { continuation.resume(with: $0) }

@@ -13,12 +13,12 @@ import Synchronization
 /// The connection is opened on first use and reopened after a failure.
 final class BrokerGateway: Sendable {
     private enum Job: Sendable {
-        case publish(body: [UInt8], continuation: CheckedContinuation<Void, any Error>)
+        case publish(body: [UInt8], queue: String, continuation: CheckedContinuation<Void, any Error>)
         case queueDepth(CheckedContinuation<Int, any Error>)
 
         func fail(_ error: any Error) {
             switch self {
-            case .publish(_, let continuation): continuation.resume(throwing: error)
+            case .publish(_, _, let continuation): continuation.resume(throwing: error)
             case .queueDepth(let continuation): continuation.resume(throwing: error)
             }
         }
@@ -64,12 +64,13 @@ final class BrokerGateway: Sendable {
         finished.wait()
     }
 
-    /// Publishes a persistent JSON message to `racelab.purchases` and returns once the broker confirmed it.
+    /// Publishes a persistent JSON message to `queue` (`racelab.purchases` or a shard queue) and returns
+    /// once the broker confirmed it.
     ///
     /// - Throws: ``ProblemDetails`` `503` when RabbitMQ is unreachable, nacks, or does not confirm in time.
-    func publish(_ body: [UInt8]) async throws {
+    func publish(_ body: [UInt8], to queue: String = Topology.purchases) async throws {
         try await withCheckedThrowingContinuation { continuation in
-            enqueue(.publish(body: body, continuation: continuation))
+            enqueue(.publish(body: body, queue: queue, continuation: continuation))
         }
     }
 
@@ -140,7 +141,7 @@ final class BrokerGateway: Sendable {
     private func run(_ jobs: [Job], on connection: AMQPConnection) -> Bool {
         var healthy = true
         var waiting: [CheckedContinuation<Void, any Error>] = []
-        var bodies: [[UInt8]] = []
+        var bodies: [(body: [UInt8], queue: String)] = []
         for job in jobs {
             switch job {
             case .queueDepth(let continuation):
@@ -150,16 +151,16 @@ final class BrokerGateway: Sendable {
                     healthy = false
                     continuation.resume(throwing: ProblemDetails.unavailable("RabbitMQ did not answer: \(error)"))
                 }
-            case .publish(let body, let continuation):
+            case .publish(let body, let queue, let continuation):
                 waiting.append(continuation)
-                bodies.append(body)
+                bodies.append((body, queue))
             }
         }
         guard !waiting.isEmpty else { return healthy }
         let properties = AMQPMessageProperties(persistent: true, contentType: "application/json")
         do {
-            for body in bodies {
-                try connection.publish(routingKey: Topology.purchases, body: body, properties: properties)
+            for (body, queue) in bodies {
+                try connection.publish(routingKey: queue, body: body, properties: properties)
             }
             try connection.waitForConfirms(timeout: Self.confirmTimeout)
             for continuation in waiting { continuation.resume() }

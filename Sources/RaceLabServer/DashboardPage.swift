@@ -1,4 +1,5 @@
 import Foundation
+import RaceLab
 
 /// `GET /`: the live dashboard, self-contained (inline CSS and script, no CDN, no network beyond this server).
 ///
@@ -11,8 +12,13 @@ import Foundation
 enum DashboardPage {
     /// The page with `initialStats` (the `GET /stats` document, or `null`) rendered before the page loads.
     /// Its JSON must escape `/` (JSONSerialization's default), so it cannot end the script element.
-    static func html(initialStats: String) -> String {
-        template.replacingOccurrences(of: "/*INITIAL_STATS*/null", with: initialStats)
+    static func html(initialStats: String, strategies: [StrategyName] = StrategyName.builtIn) -> String {
+        let options = strategies.map { name in
+            let text = name.rawValue  // names are letters, digits, - _ and . only: nothing to escape
+            return name == .pessimistic ? "<option selected>\(text)</option>" : "<option>\(text)</option>"
+        }
+        return template.replacingOccurrences(of: "/*INITIAL_STATS*/null", with: initialStats)
+            .replacingOccurrences(of: "<!--STRATEGY_OPTIONS-->", with: options.joined())
     }
 
     static let template = #"""
@@ -88,7 +94,7 @@ enum DashboardPage {
               <form id="stampede">
                 <label for="s-strategy">strategy</label>
                 <select id="s-strategy" name="strategy">
-                  <option>naive</option><option selected>pessimistic</option><option>optimistic</option><option>advisory</option><option>batched</option>
+                  <!--STRATEGY_OPTIONS-->
                 </select>
                 <label for="s-buyers">buyers</label><input id="s-buyers" name="buyers" type="number" min="1" max="10000" value="100">
                 <label for="s-stock">stock</label><input id="s-stock" name="stock" type="number" min="0" value="1">

@@ -1,7 +1,16 @@
+import RaceLab
+
 /// The hand-maintained OpenAPI 3.0 description of the API, served at `GET /openapi.json`.
 ///
-/// Keep it in step with the routes: `RaceLabServerTests` checks that every route is in it.
+/// Keep it in step with the routes: `RaceLabServerTests` checks that every route is in it. The
+/// `Strategy` enum is filled in when served, from the strategies the server offers then.
 enum OpenAPIDocument {
+    /// The document with `strategies` as the `Strategy` schema's values.
+    static func json(strategies: [StrategyName]) -> String {
+        let values = strategies.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+        return json.replacingOccurrences(of: #""enum": ["naive", "pessimistic", "optimistic", "advisory", "batched"]"#, with: "\"enum\": [\(values)]")
+    }
+
     static let json = #"""
         {
           "openapi": "3.0.3",
@@ -136,6 +145,19 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/strategies": {
+              "get": {
+                "summary": "The strategies this server offers",
+                "description": "The built-ins and the strategies registered from files (racelab run --strategy-file), read again from the database on each call.",
+                "responses": {
+                  "200": {
+                    "description": "The strategies",
+                    "content": {"application/json": {"schema": {"type": "object", "required": ["strategies"], "properties": {"strategies": {"type": "array", "items": {"$ref": "#/components/schemas/StrategyInfo"}}}}}}
+                  },
+                  "503": {"$ref": "#/components/responses/Problem"}
+                }
+              }
+            },
             "/stampedes": {
               "post": {
                 "summary": "Fire a demo stampede",
@@ -152,7 +174,8 @@ enum OpenAPIDocument {
                           "buyers": {"type": "integer", "minimum": 1, "maximum": 10000},
                           "stock": {"type": "integer", "minimum": 0, "maximum": 1000000000},
                           "itemId": {"type": "integer", "format": "int64", "minimum": 1, "default": 1},
-                          "thinkMs": {"type": "integer", "minimum": 0, "maximum": 60000, "default": 0}
+                          "thinkMs": {"type": "integer", "minimum": 0, "maximum": 60000, "default": 0},
+                          "isolation": {"$ref": "#/components/schemas/Isolation"}
                         }
                       }
                     }
@@ -196,6 +219,27 @@ enum OpenAPIDocument {
             },
             "schemas": {
               "Strategy": {"type": "string", "enum": ["naive", "pessimistic", "optimistic", "advisory", "batched"]},
+              "Isolation": {
+                "type": "string",
+                "enum": ["read-committed", "repeatable-read", "serializable"],
+                "description": "The isolation level the strategy's transactions run at; the strategy's own default when absent."
+              },
+              "StrategyInfo": {
+                "type": "object",
+                "required": ["name", "builtIn", "summary", "tradeoff", "isolation", "delivery", "stock", "batches", "expectation"],
+                "properties": {
+                  "name": {"type": "string"},
+                  "builtIn": {"type": "boolean"},
+                  "summary": {"type": "string"},
+                  "tradeoff": {"type": "string"},
+                  "isolation": {"$ref": "#/components/schemas/Isolation"},
+                  "delivery": {"type": "string", "enum": ["shared", "serialized-by-item"]},
+                  "stock": {"type": "string", "enum": ["item-row", "unit-rows"]},
+                  "batches": {"type": "boolean"},
+                  "expectation": {"type": "string", "enum": ["exact", "oversells", "unknown"]},
+                  "version": {"type": "string", "description": "strategies from files: the registered version"}
+                }
+              },
               "PurchaseSubmission": {
                 "type": "object",
                 "required": ["itemId", "buyerId"],
@@ -207,7 +251,8 @@ enum OpenAPIDocument {
                   "thinkMs": {"type": "integer", "minimum": 0, "maximum": 60000, "default": 0},
                   "requestId": {"type": "string", "format": "uuid", "description": "The request's id; a new one when absent. A harness firing its own run names its requests."},
                   "runId": {"type": "string", "format": "uuid", "description": "The run the request belongs to; this server's when absent. Outcomes of another run go to that run, so GET /purchases/{id} stays pending here."},
-                  "gated": {"type": "boolean", "default": false, "description": "Workers hold the request until the run's gate opens (racelab.control)."}
+                  "gated": {"type": "boolean", "default": false, "description": "Workers hold the request until the run's gate opens (racelab.control)."},
+                  "isolation": {"$ref": "#/components/schemas/Isolation"}
                 }
               },
               "PurchaseAccepted": {

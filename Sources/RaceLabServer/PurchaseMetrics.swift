@@ -50,7 +50,7 @@ struct PurchaseMetrics: Sendable {
             "# HELP racelab_purchases_total Purchase outcomes seen by this server, by strategy and outcome.",
             "# TYPE racelab_purchases_total counter",
         ]
-        for strategy in StrategyName.allCases {
+        for strategy in Set(StrategyName.builtIn + outcomes.keys).sorted() {
             for outcome in PurchaseOutcome.allCases {
                 let count = outcomes[strategy]?[outcome] ?? 0
                 lines.append("racelab_purchases_total{strategy=\"\(strategy.rawValue)\",outcome=\"\(outcome.rawValue)\"} \(count)")

@@ -1,4 +1,5 @@
 import Foundation
+import RaceLab
 import Testing
 
 /// The `racelab` executable as a user meets it: bad input gets one line and a non-zero exit, fast.
@@ -111,7 +112,7 @@ extension LiveLab {
             ])
             #expect(result.status == 0, "\(result.stderr)")
             let array = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
-            #expect(array.compactMap { $0["strategy"] as? String } == ["naive", "pessimistic", "optimistic", "advisory", "batched"])
+            #expect(array.compactMap { $0["strategy"] as? String } == StrategyName.builtIn.map(\.rawValue))
             #expect(Set(array.compactMap { $0["seed"] as? Int }).count == 1)
             for report in array.dropFirst() { #expect(report["sold"] as? Int == 1) }
         }

@@ -38,7 +38,7 @@ extension LiveLab {
             #expect(completions.filter { $0["type"] as? String == "ok" }.count == stock)
         }
 
-        @Test(arguments: [StrategyName.pessimistic, .optimistic, .advisory])
+        @Test(arguments: [StrategyName.pessimistic, .optimistic, .advisory, .atomic, .nowait, .skipLocked, .serialized])
         func workersKilledMidRunLoseNothingAndDoubleNothing(strategy: StrategyName) async throws {
             let (report, history, stderr) = try await Self.run([
                 "--strategy", strategy.rawValue, "--buyers", "900", "--stock", "300", "--workers", "3", "--consumers", "2",

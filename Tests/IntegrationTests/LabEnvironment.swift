@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Postgres
 import RaceLab
 import Testing
 
@@ -42,13 +43,18 @@ func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thr
 }
 
 /// Starts an in-process worker with `consumers` threads, runs `body`, and stops the worker.
-func withWorker<T: Sendable>(consumers: Int, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+func withWorker<T: Sendable>(
+    consumers: Int,
+    retryPolicy: PurchaseExecutor.RetryPolicy = .init(),
+    _ body: @escaping @Sendable () throws -> T
+) async throws -> T {
     let worker = Worker(
         configuration: WorkerConfiguration(
             postgresURL: LabEnvironment.servers.postgresURL,
             amqpURL: LabEnvironment.servers.amqpURL,
             consumers: consumers,
-            name: "test-\(getpid())"
+            name: "test-\(getpid())",
+            retryPolicy: retryPolicy
         ),
         logger: LabEnvironment.logger
     )
@@ -62,8 +68,13 @@ func withWorker<T: Sendable>(consumers: Int, _ body: @escaping @Sendable () thro
 }
 
 /// Fires one stampede at each strategy with in-process workers (the pipeline is the real one).
-func stampede(_ strategies: [StrategyName], _ configuration: StampedeConfiguration) async throws -> [RunReport] {
-    try await withWorker(consumers: configuration.consumersPerWorker * max(1, configuration.workers)) {
+func stampede(
+    _ strategies: [StrategyName],
+    _ configuration: StampedeConfiguration,
+    catalog: StrategyCatalog = StrategyCatalog(),
+    retryPolicy: PurchaseExecutor.RetryPolicy = .init()
+) async throws -> [RunReport] {
+    try await withWorker(consumers: configuration.consumersPerWorker * max(1, configuration.workers), retryPolicy: retryPolicy) {
         let runner = try StampedeRunner(
             postgresURL: LabEnvironment.servers.postgresURL,
             amqpURL: LabEnvironment.servers.amqpURL,
@@ -71,6 +82,21 @@ func stampede(_ strategies: [StrategyName], _ configuration: StampedeConfigurati
         )
         try runner.waitForConsumers(atLeast: configuration.consumersPerWorker * max(1, configuration.workers), timeoutSeconds: 30)
         let plan = StampedePlan(buyers: configuration.buyers, items: configuration.items, seed: configuration.seed)
-        return try strategies.map { try runner.run(strategy: $0, configuration: configuration, plan: plan) }
+        return try strategies.map { try runner.run(strategy: $0, catalog: catalog, configuration: configuration, plan: plan) }
+    }
+}
+
+extension PurchaseExecutor {
+    /// Settles `request` with the built-in strategy it names (the tests' shorthand).
+    func settle(_ request: PurchaseRequest, redelivered: Bool = false, on db: PostgresConnection) throws -> Settlement {
+        let strategy = try #require(StrategyCatalog.builtIn(request.strategy), "\(request.strategy) is not built in")
+        return try settle(request, with: strategy, redelivered: redelivered, on: db)
+    }
+}
+
+extension BatchedStrategy {
+    /// One batched transaction at read committed (the tests' shorthand).
+    func attempt(batch: [(request: PurchaseRequest, redelivered: Bool)], on db: PostgresConnection) throws -> [PurchaseAttempt] {
+        try attempt(batch: batch.map { BatchEntry(request: $0.request, redelivered: $0.redelivered) }, isolation: .readCommitted, on: db)
     }
 }

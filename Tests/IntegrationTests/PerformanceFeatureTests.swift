@@ -105,11 +105,32 @@ extension LiveLab {
             #expect(round.pgbench.clients == 2)
             #expect(round.pgbench.transactions == 400)
             #expect(round.pgbench.transactionsPerSec > 0)
+            #expect(round.pgbench.script == "pessimistic")
             #expect((round.pgbenchPipelined?.transactionsPerSec ?? 0) > 0)
             #expect(round.pipelinePerSec > 0)
-            #expect(abs(round.ratio - round.pipelinePerSec / round.pgbench.transactionsPerSec) < 1e-9)
+            #expect(abs(round.ratio - round.pipelinePerSec / round.pgbench.purchasesPerSec) < 1e-9)
             #expect(round.violations == [] && round.oversold == 0)
             #expect(report.harnessPeakMiB > 1)
+        }
+
+        @Test func benchRunsPgbenchOnEachStrategysOwnSQL() async throws {
+            for strategy in ["atomic", "skip-locked", "serialized", "batched"] {
+                let result = try await CommandLineTests.racelab([
+                    "bench", "--strategy", strategy, "--buyers", "300", "--rounds", "1", "--consumers", "2", "--format", "json",
+                ])
+                #expect(result.status == 0, "\(strategy): \(result.stderr)")
+                let report = try JSONDecoder().decode(BenchReport.self, from: Data(result.stdout.utf8))
+                let round = try #require(report.rounds.first)
+                #expect(report.strategy.rawValue == strategy)
+                #expect(round.pgbench.script == strategy)
+                #expect(round.pgbenchPipelined == nil, "\(strategy): the ceiling is pessimistic's")
+                #expect(round.violations == [] && round.oversold == 0 && round.undersold == 0, "\(strategy)")
+                // serialized serves the item from one session, and pgbench runs with one client to match.
+                #expect(report.sessions == (strategy == "serialized" ? 1 : 2), "\(strategy)")
+                #expect(round.pgbench.clients == report.sessions, "\(strategy)")
+                #expect(round.pgbench.purchasesPerTransaction == (strategy == "batched" ? 16 : 1), "\(strategy)")
+                #expect(round.pgbench.purchasesPerSec > 0)
+            }
         }
     }
 }
@@ -118,7 +139,8 @@ extension LiveLab {
     @Test(arguments: [
         (["run", "--strategy", "pessimistic", "--buyers", "5", "--stock", "1", "--rate", "0"], "--rate must be"),
         (["run", "--strategy", "pessimistic", "--buyers", "5", "--stock", "1", "--rate", "10", "--via", "http"], "--rate needs --via queue"),
-        (["bench", "--strategy", "all"], "bench runs one strategy"),
+        (["bench", "--strategy", "fastest"], "unknown strategy 'fastest'"),
+        (["bench", "--strategy", "skip-locked", "--buyers", "2000000"], "--buyers must be at most 1000000 to bench skip-locked"),
         (["bench", "--rounds", "0"], "--rounds must be in 1...100"),
         (["worker", "--batch-size", "0"], "--batch-size must be in 1...1024"),
     ])

@@ -18,7 +18,7 @@ extension LiveLab {
             #expect(report.outcomes.purchased == report.sold)
         }
 
-        @Test(arguments: [StrategyName.pessimistic, .optimistic, .advisory, .batched])
+        @Test(arguments: [StrategyName.pessimistic, .optimistic, .advisory, .batched, .atomic, .nowait, .skipLocked, .serialized])
         func lockedStrategySellsExactlyTheLastItem(strategy: StrategyName) async throws {
             let reports = try await stampede([strategy], StampedeConfiguration(buyers: 200, stock: 1, workers: 2, consumersPerWorker: 4, thinkMs: 5))
             let report = try #require(reports.first)
@@ -31,7 +31,10 @@ extension LiveLab {
 
         @Test func lockedStrategiesSellEveryUnitOfSeveralItemsExactly() async throws {
             let configuration = StampedeConfiguration(buyers: 600, stock: 40, items: 3, workers: 2, consumersPerWorker: 4)
-            let reports = try await stampede([.pessimistic, .optimistic, .advisory, .batched], configuration)
+            let reports = try await stampede(
+                [.pessimistic, .optimistic, .advisory, .batched, .atomic, .nowait, .skipLocked, .serialized],
+                configuration
+            )
             for report in reports {
                 #expect(report.sold == 120, "\(report.strategy)")
                 #expect(report.perItem.map(\.sold) == [40, 40, 40], "\(report.strategy)")

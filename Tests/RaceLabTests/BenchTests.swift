@@ -19,17 +19,34 @@ struct BenchTests {
         #expect(Pgbench.parse("no numbers here", key: "tps = ") == nil)
     }
 
-    @Test func theScriptsRunTheStrategysTransaction() {
+    @Test func pgbenchRunsEachStrategysOwnStatementsInItsRoundTrips() throws {
         let run = UUID()
-        let plain = Pgbench.text(.pessimistic, item: 3, quantity: 2, runId: run)
-        #expect(plain.contains("SELECT stock FROM items WHERE id = 3 FOR UPDATE \\gset"))
-        #expect(plain.contains("\\if :stock >= 2"))
-        #expect(plain.contains("UPDATE items SET stock = stock - 2, version = version + 1 WHERE id = 3;"))
-        #expect(plain.contains("'\(run.uuidString)'"))
-        #expect(plain.hasPrefix("\\set buyer") && plain.contains("BEGIN;") && plain.contains("COMMIT;"))
-        let pipelined = Pgbench.text(.pessimisticPipelined, item: 3, quantity: 2, runId: run)
-        #expect(pipelined.contains("\\startpipeline") && pipelined.contains("\\endpipeline"))
-        #expect(!pipelined.contains("\\gset"))  // a pipeline cannot branch on a result
+        let context = PgbenchContext(item: 3, quantity: 2, runId: run, batchSize: 8)
+        // pessimistic: BEGIN and the locking read in one round trip, the writes and COMMIT in another.
+        let pessimistic = try #require(PessimisticLockStrategy().pgbenchScript(context)).text
+        #expect(pessimistic.components(separatedBy: "\\startpipeline").count == 3)
+        #expect(pessimistic.contains("SELECT stock FROM items WHERE id = 3 FOR UPDATE;"))
+        #expect(pessimistic.contains("UPDATE items SET stock = stock - 2, version = version + 1 WHERE id = 3;"))
+        #expect(pessimistic.contains("'\(run.uuidString)'") && pessimistic.contains("COMMIT;"))
+        // atomic: its one statement, as the strategy prepares it.
+        let atomic = try #require(AtomicUpdateStrategy().pgbenchScript(context)).text
+        #expect(atomic.contains("WHERE id = 3 AND stock >= 2 RETURNING id"))
+        #expect(!atomic.contains("\\startpipeline") && !atomic.contains("BEGIN"))
+        // naive: the read's value goes into the write, so the read is a round trip of its own.
+        let naive = try #require(NaiveStrategy().pgbenchScript(context)).text
+        #expect(naive.contains("SELECT stock FROM items WHERE id = 3 \\gset"))
+        #expect(naive.contains("UPDATE items SET stock = :stock - 2 WHERE id = 3;"))
+        // serialized runs the naive SQL from one session; batched buys a batch per transaction.
+        #expect(try #require(SerializedStrategy().pgbenchScript(context)).clients == .one)
+        let batched = try #require(BatchedStrategy().pgbenchScript(context))
+        #expect(batched.purchasesPerTransaction == 8 && batched.text.contains("generate_series(1, 8)"))
+        // nowait cannot run under pgbench (it ends a client at 55P03) and says so.
+        #expect(try #require(NoWaitStrategy().pgbenchScript(context)).note?.contains("55P03") == true)
+        // The ceiling: every statement in one round trip, no branch.
+        let ceiling = Pgbench.ceiling(context).text
+        #expect(ceiling.components(separatedBy: "\\startpipeline").count == 2 && !ceiling.contains("\\gset"))
+        // Every built-in has a script pgbench can run.
+        for strategy in StrategyCatalog.builtIns { #expect(strategy.pgbenchScript(context) != nil, "\(strategy.name)") }
     }
 
     @Test func machineAndProcessCPUComeFromProc() throws {

@@ -78,7 +78,7 @@ import Testing
 
     @Test func strategiesAllMeansEveryStrategyInItsUsualOrder() throws {
         let spec = try parse("name: s\nstrategies: all\nbuyers: 5\nstock: 1\n")
-        #expect(spec.strategies == StrategyName.allCases)
+        #expect(spec.strategies == StrategyName.builtIn)
     }
 
     @Test func quickReplacesOnlyTheKnobsItNames() throws {
@@ -178,7 +178,16 @@ import Testing
         let configuration = plan.runs[3].configuration(idleTimeoutSeconds: 12)
         #expect(
             configuration
-                == StampedeConfiguration(buyers: 10, stock: 1, items: 1, workers: 1, consumersPerWorker: 4, seed: 101, idleTimeoutSeconds: 12)
+                == StampedeConfiguration(
+                    buyers: 10,
+                    stock: 1,
+                    items: 1,
+                    workers: 1,
+                    consumersPerWorker: 4,
+                    seed: 101,
+                    idleTimeoutSeconds: 12,
+                    isolation: .readCommitted
+                )
         )
     }
 
@@ -187,10 +196,54 @@ import Testing
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../experiments/\(file)").standardized
         let spec = try ExperimentSpec.load(contentsOf: url, file: file)
         #expect(spec.name + ".yaml" == file)
-        #expect(spec.strategies == StrategyName.allCases)
+        #expect(spec.strategies == StrategyName.builtIn)
         #expect(spec.quick != nil)
         #expect(spec.quickVariant.runCount < spec.runCount)
         for cell in spec.cells { #expect(cell.buyers > cell.stock, "\(cell.label): no contention") }
+    }
+
+    @Test func anIsolationKnobRunsEveryStrategyAtEachLevel() throws {
+        let spec = try parse(
+            Self.minimal.replacingOccurrences(of: "strategies: [naive]", with: "strategies: [naive, atomic]")
+                + "\nisolation: [read-committed, serializable]\n"
+        )
+        #expect(spec.isolation == [.readCommitted, .serializable])
+        #expect(spec.cells.map { "\($0.strategy) \($0.isolation.abbreviation)" } == ["naive rc", "atomic rc", "naive ser", "atomic ser"])
+        #expect(spec.cells[2].label == "naive b=10 s=1 i=1 w=4 c=4 t=0 iso=ser")
+        #expect(spec.cells[0].label == "naive b=10 s=1 i=1 w=4 c=4 t=0")
+        #expect(try parse(spec.yaml) == spec)
+        #expect(
+            error(Self.minimal + "\nisolation: [serializable, serializable]\n")?.message
+                == "experiments/x.yaml: field isolation[1]: serializable is listed twice"
+        )
+        #expect(error(Self.minimal + "\nisolation: snapshot\n")?.field == "isolation")
+        // Without the knob each strategy runs at its own default.
+        #expect(try parse(Self.minimal).cells.map(\.isolation) == [.readCommitted])
+    }
+
+    @Test func strategyFilesAddTheirStrategiesAndAllIncludesThem() throws {
+        let folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("racelab-spec-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "name: mine\nisolation: serializable\nsteps:\n  - sql: SELECT 1\n".write(
+            to: folder.appendingPathComponent("mine.yaml"),
+            atomically: true,
+            encoding: .utf8
+        )
+        let text = "name: files\nstrategyFiles: [mine.yaml]\nstrategies: all\nbuyers: 10\nstock: 1\n"
+        let spec = try ExperimentSpec.parse(text, file: "x.yaml", folder: folder)
+        let mine = try #require(StrategyName(rawValue: "mine"))
+        #expect(spec.strategies == StrategyName.builtIn + [mine])
+        #expect(spec.strategyFiles == ["mine.yaml"])
+        // The file's own isolation level is its cells' level.
+        #expect(spec.cells.last?.isolation == .serializable)
+        #expect(try ExperimentSpec.parse(spec.yaml, file: "x.yaml", folder: folder) == spec)
+        let named = try ExperimentSpec.parse(text.replacingOccurrences(of: "all", with: "[mine, naive]"), file: "x.yaml", folder: folder)
+        #expect(named.strategies == [mine, .naive])
+        #expect(throws: SpecError.self) {
+            try ExperimentSpec.parse(text.replacingOccurrences(of: "mine.yaml", with: "missing.yaml"), file: "x.yaml", folder: folder)
+        }
+        #expect(error("name: x\nstrategies: [mine]\nbuyers: 1\nstock: 1\n")?.message.contains("unknown strategy 'mine'") == true)
     }
 
     @Test func progressEstimatesTheRestFromTheMeanPaceSoFar() {

@@ -21,10 +21,22 @@ struct FlatJSONTests {
         )
     }
 
-    @Test(arguments: StrategyName.allCases)
+    @Test(arguments: StrategyName.builtIn)
     func aRequestRoundTripsAndTheGeneralDecoderAgrees(strategy: StrategyName) throws {
         let original = request(strategy: strategy)
         let bytes = try codec.encode(original)
+        #expect(PurchaseRequest(flatJSON: bytes) == original)
+        #expect(try PurchaseRequest(generalJSON: bytes) == original)
+        #expect(try JSONDecoder().decode(PurchaseRequest.self, from: Data(bytes)) == original)
+    }
+
+    @Test(arguments: IsolationLevel.allCases)
+    func theIsolationLevelAndAStrategyVersionTravelInTheRequest(level: IsolationLevel) throws {
+        var original = request(strategy: StrategyName(rawValue: "mine")!)
+        original.isolation = level
+        original.strategyVersion = "0123456789abcdef"
+        let bytes = try codec.encode(original)
+        #expect(String(decoding: bytes, as: UTF8.self).contains(#""isolation":"\#(level.rawValue)""#))
         #expect(PurchaseRequest(flatJSON: bytes) == original)
         #expect(try PurchaseRequest(generalJSON: bytes) == original)
         #expect(try JSONDecoder().decode(PurchaseRequest.self, from: Data(bytes)) == original)

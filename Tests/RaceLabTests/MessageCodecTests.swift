@@ -54,8 +54,16 @@ import Testing
             "field itemId"
         ),
         (
-            #"{"requestId":"6B29FC40-CA47-1067-B31D-00DD010662DA","runId":"6B29FC40-CA47-1067-B31D-00DD010662DA","itemId":1,"buyerId":1,"quantity":1,"strategy":"fastest","thinkMs":0,"publishedAt":0,"gated":false}"#,
-            "field strategy"
+            #"{"requestId":"6B29FC40-CA47-1067-B31D-00DD010662DA","runId":"6B29FC40-CA47-1067-B31D-00DD010662DA","itemId":1,"buyerId":1,"quantity":1,"strategy":"fast est!","thinkMs":0,"publishedAt":0,"gated":false}"#,
+            "field strategy: a strategy name is letters"
+        ),
+        (
+            #"{"requestId":"6B29FC40-CA47-1067-B31D-00DD010662DA","runId":"6B29FC40-CA47-1067-B31D-00DD010662DA","itemId":1,"buyerId":1,"strategy":"naive","isolation":"snapshot"}"#,
+            "field isolation: unknown level 'snapshot'"
+        ),
+        (
+            #"{"requestId":"6B29FC40-CA47-1067-B31D-00DD010662DA","runId":"6B29FC40-CA47-1067-B31D-00DD010662DA","itemId":1,"buyerId":1,"strategy":"mine","strategyVersion":"xyz"}"#,
+            "field strategyVersion: expected 16 hexadecimal digits"
         ),
         (
             #"{"requestId":"6B29FC40-CA47-1067-B31D-00DD010662DA","runId":"6B29FC40-CA47-1067-B31D-00DD010662DA","itemId":999999999999999999999,"buyerId":1,"quantity":1,"strategy":"naive","thinkMs":0,"publishedAt":0,"gated":false}"#,

@@ -5,11 +5,13 @@ import Testing
 
 @Suite struct PurchaseExecutorTests {
     @Test(arguments: [
-        ("40001", PurchaseExecutor.FailureClass.transient),
-        ("40P01", .transient),
-        ("55P03", .transient),
+        ("40001", PurchaseExecutor.FailureClass.aborted),
+        ("40P01", .aborted),
+        ("55P03", .lockNotAvailable),
         ("23505", .alreadyPurchased),
         ("42P01", .failed),
+        ("57P01", .connectionLost),
+        ("08006", .connectionLost),
     ])
     func sqlStatesAreClassified(sqlState: String, expected: PurchaseExecutor.FailureClass) {
         #expect(PurchaseExecutor.classify(PostgresError(kind: .server, sqlState: sqlState, message: "x")) == expected)

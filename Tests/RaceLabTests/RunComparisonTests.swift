@@ -63,7 +63,7 @@ import Testing
         let first = SyntheticMatrix.contention(id: 1, repetitions: 3, seed: 1)
         let second = SyntheticMatrix.contention(id: 2, repetitions: 3, seed: 2)
         let comparison = RunComparison(a: first.entries, b: second.entries)
-        #expect(comparison.rows.count == StrategyName.allCases.count * 4 * RunComparison.Metric.allCases.count)
+        #expect(comparison.rows.count == StrategyName.builtIn.count * 4 * RunComparison.Metric.allCases.count)
         #expect(comparison.unmatchedA.isEmpty && comparison.unmatchedB.isEmpty)
         #expect(comparison.flagged.isEmpty, "\(comparison.flagged.map { "\($0.label) \($0.metric)" })")
     }
@@ -73,7 +73,7 @@ import Testing
         let slow = SyntheticMatrix.contention(id: 2, thinkMs: 10, repetitions: 3, seed: 2)
         let strict = RunComparison(a: fast.entries, b: slow.entries)
         #expect(strict.rows.isEmpty)
-        #expect(strict.unmatchedA.count == StrategyName.allCases.count * 4)
+        #expect(strict.unmatchedA.count == StrategyName.builtIn.count * 4)
         let comparison = RunComparison(a: fast.entries, b: slow.entries, ignoring: .thinkMs)
         #expect(comparison.unmatchedA.isEmpty)
         let pessimistic = try #require(
@@ -116,7 +116,7 @@ import Testing
     @Test func rowsEncodeAsJSON() throws {
         let comparison = RunComparison(a: entries(cell, throughputs: [1000, 1030]), b: entries(cell, throughputs: [500, 510]))
         let object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(comparison.rows)) as? [[String: Any]])
-        #expect(object.count == 4)
+        #expect(object.count == RunComparison.Metric.allCases.count)
         #expect(object.first?["verdict"] as? String != nil)
         #expect(object.first?["beyondNoise"] as? Bool != nil)
     }

@@ -64,7 +64,7 @@ enum SyntheticMatrix {
         var generator = SplitMix64(seed: seed)
         func jitter(_ value: Double) -> Double { value * (1 + Double.random(in: -noise...noise, using: &generator)) }
         var entries: [MatrixRunEntry] = []
-        for strategy in StrategyName.allCases {
+        for strategy in StrategyName.builtIn {
             for workers in [1, 2, 4, 8] {
                 let cell = MatrixCell(strategy: strategy, buyers: 100, stock: 1, items: 1, workers: workers, consumers: 4, thinkMs: thinkMs)
                 let sessions = Double(workers * 4)
@@ -75,6 +75,7 @@ enum SyntheticMatrix {
                     case .optimistic: 3500 - 30 * sessions
                     case .advisory: 1900 - 20 * sessions
                     case .batched: 9000 - 10 * sessions
+                    default: 1200 - 10 * sessions
                     }
                 let thinkFactor = 1 / (1 + Double(thinkMs) / 10)
                 for repetition in 1...repetitions {

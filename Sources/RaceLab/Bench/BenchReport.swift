@@ -11,11 +11,12 @@ public struct BenchReport: Sendable, Codable, Equatable {
         public var pipelinePerSec: Double
         public var pipelineP50Ms: Double
         public var pipelineP99Ms: Double
-        /// pgbench, the strategy's transaction statement by statement.
+        /// pgbench on the strategy's own SQL, in the strategy's round trips.
         public var pgbench: Pgbench.Result
-        /// pgbench, the same statements in one pipelined round trip (no branch): the server's ceiling.
+        /// pgbench, the pessimistic statements in one pipelined round trip (no branch): the server's
+        /// ceiling for one purchase per transaction. Measured for `pessimistic` only.
         public var pgbenchPipelined: Pgbench.Result?
-        /// pipelinePerSec / pgbench.transactionsPerSec.
+        /// pipelinePerSec / pgbench's purchases per second.
         public var ratio: Double
         /// CPU seconds of the harness and the local workers during the pipeline stampede.
         public var ownCPUSec: Double
@@ -24,6 +25,9 @@ public struct BenchReport: Sendable, Codable, Equatable {
         /// ownCPUSec / machineCPUSec, nil when the machine's counters are unavailable.
         public var ownCPUShare: Double?
         public var oversold: Int
+        /// Units left while buyers were turned away (the bench's stock never runs out, so a turned-away
+        /// buyer means one that gave up).
+        public var undersold: Int
         public var violations: [String]
 
         public init(
@@ -39,11 +43,12 @@ public struct BenchReport: Sendable, Codable, Equatable {
             pipelineP99Ms = report.latencyMs.p99
             self.pgbench = pgbench
             self.pgbenchPipelined = pgbenchPipelined
-            ratio = pgbench.transactionsPerSec > 0 ? report.throughputPerSec / pgbench.transactionsPerSec : 0
+            ratio = pgbench.purchasesPerSec > 0 ? report.throughputPerSec / pgbench.purchasesPerSec : 0
             ownCPUSec = cpu.own
             machineCPUSec = cpu.machine
             ownCPUShare = cpu.share
             oversold = report.oversold
+            undersold = report.undersold
             violations = report.violations
         }
     }
@@ -52,20 +57,33 @@ public struct BenchReport: Sendable, Codable, Equatable {
     public var buyers: Int
     public var workers: Int
     public var consumersPerWorker: Int
-    /// Database sessions on the hot row: workers × consumers, and pgbench's client count.
+    /// Database sessions on the hot row: workers × consumers (one for a strategy that serves an item from
+    /// one consumer at a time), and pgbench's client count.
     public var sessions: Int
+    /// Where pgbench's script has to differ from the strategy's SQL, in words; nil when it runs it as is.
+    public var pgbenchNote: String?
     public var rounds: [Round]
     /// Median of the rounds' ratios.
     public var medianRatio: Double
     /// Peak resident memory of the harness process over the whole bench, in MiB.
     public var harnessPeakMiB: Double
 
-    public init(strategy: StrategyName, buyers: Int, workers: Int, consumersPerWorker: Int, rounds: [Round], harnessPeakBytes: Int) {
+    public init(
+        strategy: StrategyName,
+        buyers: Int,
+        workers: Int,
+        consumersPerWorker: Int,
+        sessions: Int? = nil,
+        pgbenchNote: String? = nil,
+        rounds: [Round],
+        harnessPeakBytes: Int
+    ) {
         self.strategy = strategy
         self.buyers = buyers
         self.workers = workers
         self.consumersPerWorker = consumersPerWorker
-        sessions = workers * consumersPerWorker
+        self.sessions = sessions ?? workers * consumersPerWorker
+        self.pgbenchNote = pgbenchNote
         self.rounds = rounds
         medianRatio = Statistics.median(rounds.map(\.ratio))
         harnessPeakMiB = Double(harnessPeakBytes) / 1_048_576
@@ -82,22 +100,52 @@ public struct BenchReport: Sendable, Codable, Equatable {
                 round.pgbenchPipelined.map { String(format: "%.0f", $0.transactionsPerSec) } ?? "-",
                 String(format: "%.0f", round.pipelineP99Ms),
                 round.ownCPUShare.map { String(format: "%.0f %%", $0 * 100) } ?? "-",
+                String(round.undersold),
                 round.violations.isEmpty ? "ok" : "\(round.violations.count) broken",
             ]
         }
+        let perTransaction = rounds.first?.pgbench.purchasesPerTransaction ?? 1
         let table = TextTable.figures(
-            header: ["round", "pipeline req/s", "pgbench tx/s", "ratio", "pgbench pipelined tx/s", "p99 ms", "own CPU", "invariants"],
+            header: [
+                "round", "pipeline req/s", perTransaction > 1 ? "pgbench purchases/s" : "pgbench tx/s", "ratio", "pgbench pipelined tx/s",
+                "p99 ms", "own CPU", "undersold", "invariants",
+            ],
             rows: rows
         )
         var lines = [
             "\(strategy.rawValue), \(buyers) buyers on one hot item that never sells out; \(workers) workers × \(consumersPerWorker) consumers "
-                + "= \(sessions) sessions; pgbench -c \(sessions) -M prepared on the pessimistic transaction",
-            "",
+                + (sessions == workers * consumersPerWorker ? "= \(sessions) sessions" : "(\(sessions) serving the item at a time)")
+                + "; pgbench -c \(sessions) -M prepared on \(strategy.rawValue)'s own SQL in its round trips"
         ]
+        if let pgbenchNote { lines.append("(\(pgbenchNote))") }
+        lines.append("")
         lines += table.lines()
         lines.append("")
         lines.append(String(format: "median ratio pipeline / pgbench: %.2f; harness peak memory %.0f MiB", medianRatio, harnessPeakMiB))
         lines.append("own CPU = harness + local workers as a share of the machine's busy CPU during the pipeline stampede")
         return lines.joined(separator: "\n")
+    }
+
+    /// One row per strategy: the medians of its rounds (`racelab bench --strategy all`).
+    public static func renderSummary(_ reports: [BenchReport]) -> String {
+        let rows = reports.map { report -> [String] in
+            let rounds = report.rounds
+            return [
+                report.strategy.rawValue,
+                String(report.sessions),
+                String(format: "%.0f", Statistics.median(rounds.map(\.pipelinePerSec))),
+                String(format: "%.0f", Statistics.median(rounds.map(\.pgbench.purchasesPerSec))),
+                String(format: "%.2f", report.medianRatio),
+                String(format: "%.0f", Statistics.median(rounds.map(\.pipelineP99Ms))),
+                String(rounds.map(\.undersold).max() ?? 0),
+                rounds.allSatisfy(\.violations.isEmpty) ? "ok" : "broken",
+            ]
+        }
+        let table = TextTable.figures(
+            header: ["strategy", "sessions", "pipeline req/s", "pgbench purchases/s", "ratio", "p99 ms", "undersold", "invariants"],
+            rows: rows
+        )
+        return (table.lines() + ["", "medians over the rounds; pgbench runs each strategy's own SQL in its round trips (notes above)"])
+            .joined(separator: "\n")
     }
 }

@@ -3,16 +3,6 @@ import Foundation
 /// PostgreSQL's own load generator, run on the transaction a strategy's worker runs, so the pipeline's
 /// throughput can be set beside what the database does with no queue and no workers in the way.
 public struct Pgbench: Sendable {
-    /// Which transaction pgbench runs.
-    public enum Script: String, Sendable, CaseIterable {
-        /// `BEGIN; SELECT … FOR UPDATE \gset; \if stock >= q UPDATE; INSERT; \endif COMMIT;` — the
-        /// pessimistic strategy's transaction, statement by statement, one round trip each.
-        case pessimistic
-        /// The same statements sent in one pipeline (one round trip for the whole transaction, no
-        /// branch): the most the server can do with them.
-        case pessimisticPipelined = "pessimistic-pipelined"
-    }
-
     public let executable: String
 
     /// Finds pgbench: `RACELAB_PG_BINDIR`, then `PATH`, then the highest `/usr/lib/postgresql/N/bin`.
@@ -33,46 +23,36 @@ public struct Pgbench: Sendable {
         executable = found
     }
 
-    /// The script's text for `item`, buying `quantity`, its orders tagged with `runId`.
-    public static func text(_ script: Script, item: Int64, quantity: Int, runId: UUID) -> String {
-        let insert = """
-            INSERT INTO orders (request_id, run_id, item_id, buyer_id, quantity, strategy) \
-            VALUES (gen_random_uuid(), '\(runId.uuidString)', \(item), :buyer, \(quantity), 'pessimistic');
-            """
-        let update = "UPDATE items SET stock = stock - \(quantity), version = version + 1 WHERE id = \(item);"
-        switch script {
-        case .pessimistic:
-            return """
-                \\set buyer random(1, 1000000000)
-                BEGIN;
-                SELECT stock FROM items WHERE id = \(item) FOR UPDATE \\gset
-                \\if :stock >= \(quantity)
-                \(update)
-                \(insert)
-                \\endif
-                COMMIT;
-
-                """
-        case .pessimisticPipelined:
-            return """
+    /// The pessimistic transaction's statements sent in one pipelined round trip (no branch): the most
+    /// the server can do with one purchase per transaction, its ceiling.
+    public static func ceiling(_ context: PgbenchContext) -> PgbenchScript {
+        PgbenchScript(
+            text: """
                 \\set buyer random(1, 1000000000)
                 \\startpipeline
                 BEGIN;
-                SELECT stock FROM items WHERE id = \(item) FOR UPDATE;
-                \(update)
-                \(insert)
+                SELECT stock FROM items WHERE id = \(context.item) FOR UPDATE;
+                UPDATE items SET stock = stock - \(context.quantity), version = version + 1 WHERE id = \(context.item);
+                \(PgbenchScript.orderInsert(context, strategy: .pessimistic))
                 COMMIT;
                 \\endpipeline
 
                 """
-        }
+        )
     }
 
     /// What one pgbench run did.
     public struct Result: Sendable, Equatable, Codable {
         public var script: String
+        /// pgbench's transactions per second, times the purchases each stands for: what to set beside
+        /// the pipeline's purchases per second.
+        public var purchasesPerSec: Double {
+            transactionsPerSec * Double(max(1, purchasesPerTransaction))
+        }
         public var clients: Int
         public var transactions: Int
+        /// Purchases one transaction of the script stands for (a batch's several).
+        public var purchasesPerTransaction: Int
         public var transactionsPerSec: Double
         public var latencyAverageMs: Double?
     }
@@ -80,13 +60,14 @@ public struct Pgbench: Sendable {
     /// Runs `script` with `clients` connections, `transactions` in all (rounded up to a multiple of
     /// `clients`), prepared statements, no vacuum. Blocks until pgbench exits.
     ///
+    /// - Parameter name: names the script in the result (`atomic`, `ceiling`).
     /// - Throws: `HarnessError` with pgbench's own last line when it fails.
-    public func run(_ script: Script, postgresURL: String, clients: Int, transactions: Int, item: Int64, quantity: Int) throws -> Result {
+    public func run(_ script: PgbenchScript, name: String, postgresURL: String, clients: Int, transactions: Int) throws -> Result {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("racelab-pgbench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let file = folder.appendingPathComponent("\(script.rawValue).sql")
-        try Self.text(script, item: item, quantity: quantity, runId: UUID()).write(to: file, atomically: true, encoding: .utf8)
+        let file = folder.appendingPathComponent("\(name).sql")
+        try script.text.write(to: file, atomically: true, encoding: .utf8)
 
         let perClient = max(1, (transactions + clients - 1) / clients)
         let process = Process()
@@ -107,9 +88,10 @@ public struct Pgbench: Sendable {
             throw HarnessError(message: "pgbench failed (exit \(process.terminationStatus)): \(last)")
         }
         return Result(
-            script: script.rawValue,
+            script: name,
             clients: clients,
             transactions: perClient * clients,
+            purchasesPerTransaction: script.purchasesPerTransaction,
             transactionsPerSec: tps,
             latencyAverageMs: Self.parse(text, key: "latency average = ")
         )

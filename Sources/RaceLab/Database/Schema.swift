@@ -24,7 +24,23 @@ public enum Schema {
             created_at timestamptz NOT NULL DEFAULT clock_timestamp()
         );
         CREATE INDEX IF NOT EXISTS orders_run_id ON orders (run_id);
+        CREATE TABLE IF NOT EXISTS item_units (
+            item_id    bigint  NOT NULL,
+            unit_no    integer NOT NULL,
+            request_id uuid,
+            PRIMARY KEY (item_id, unit_no)
+        );
+        CREATE INDEX IF NOT EXISTS item_units_free ON item_units (item_id, unit_no) WHERE request_id IS NULL;
+        CREATE TABLE IF NOT EXISTS strategy_definitions (
+            version       text        PRIMARY KEY,
+            name          text        NOT NULL,
+            source        text        NOT NULL,
+            registered_at timestamptz NOT NULL DEFAULT clock_timestamp()
+        );
         """
+
+    /// The most unit rows a run of a unit-rows strategy may need (items × stock).
+    public static let maxUnitRows = 2_000_000
 
     /// Creates the tables if they are missing. Safe to call from many processes at once: it holds a
     /// session advisory lock while it works (concurrent `CREATE TABLE IF NOT EXISTS` can otherwise collide).
@@ -34,15 +50,89 @@ public enum Schema {
         try db.execute(ddl)
     }
 
-    /// Empties the orders and sets items `1...items` to `stock` each, version 0; every other item is removed.
-    public static func reset(items: Int, stock: Int, on db: PostgresConnection) throws {
+    /// Empties the orders and sets items `1...items` to `stock` each, version 0; every other item is
+    /// removed. With `.unitRows` stock, each item also gets `stock` free unit rows (and `items.stock`
+    /// is left as it started); otherwise the unit rows are emptied.
+    public static func reset(items: Int, stock: Int, keeping: StrategyTraits.Stock = .itemRow, on db: PostgresConnection) throws {
         try db.transaction {
-            try db.execute("TRUNCATE orders")
+            try db.execute("TRUNCATE orders, item_units")
             try db.execute("DELETE FROM items")
             try db.query(
                 "INSERT INTO items (id, stock, initial_stock, version) SELECT g, $2, $2, 0 FROM generate_series(1, $1::bigint) AS g",
                 [String(items), String(stock)]
             )
+            if keeping == .unitRows {
+                try db.query(
+                    """
+                    INSERT INTO item_units (item_id, unit_no)
+                    SELECT i, u FROM generate_series(1, $1::bigint) AS i, generate_series(1, $2::integer) AS u
+                    """,
+                    [String(items), String(stock)]
+                )
+            }
+        }
+    }
+
+    /// Creates or resets one item (stock, initial stock, version; its orders deleted), leaving every
+    /// other item alone. With `.unitRows` stock the item also gets `stock` free unit rows.
+    public static func resetItem(
+        _ id: Int64,
+        stock: Int,
+        version: Int64 = 0,
+        keeping: StrategyTraits.Stock = .itemRow,
+        on db: PostgresConnection
+    ) throws {
+        try db.transaction {
+            try db.query(
+                """
+                INSERT INTO items (id, stock, initial_stock, version) VALUES ($1, $2, $2, $3)
+                ON CONFLICT (id) DO UPDATE SET stock = EXCLUDED.stock, initial_stock = EXCLUDED.stock, version = EXCLUDED.version
+                """,
+                [String(id), String(stock), String(version)]
+            )
+            try db.query("DELETE FROM orders WHERE item_id = $1", [String(id)])
+            try db.query("DELETE FROM item_units WHERE item_id = $1", [String(id)])
+            if keeping == .unitRows {
+                try db.query(
+                    "INSERT INTO item_units (item_id, unit_no) SELECT $1, u FROM generate_series(1, $2::integer) AS u",
+                    [String(id), String(stock)]
+                )
+            }
+        }
+    }
+
+    /// One item as the API shows it.
+    public struct ItemRow: Sendable, Equatable {
+        public var id: Int64
+        /// The stock left: `items.stock`, or the free unit rows when the item has any.
+        public var stock: Int64
+        public var initialStock: Int64
+        public var version: Int64
+        /// Units in the item's orders.
+        public var sold: Int64
+        public var orders: Int64
+    }
+
+    /// Items with what was sold of each, by id: every item (up to `limit`), or the one with `id`.
+    public static func items(id: Int64? = nil, limit: Int = 1000, on db: PostgresConnection) throws -> [ItemRow] {
+        let filter = id == nil ? "" : "WHERE i.id = $2"
+        let result = try db.query(
+            """
+            SELECT i.id,
+                   CASE WHEN u.units IS NULL THEN i.stock ELSE u.free END,
+                   i.initial_stock, i.version, coalesce(o.sold, 0), coalesce(o.orders, 0)
+            FROM items i
+            LEFT JOIN (SELECT item_id, sum(quantity) AS sold, count(*) AS orders FROM orders GROUP BY item_id) o ON o.item_id = i.id
+            LEFT JOIN (SELECT item_id, count(*) AS units, count(*) FILTER (WHERE request_id IS NULL) AS free FROM item_units GROUP BY item_id) u
+                ON u.item_id = i.id
+            \(filter)
+            ORDER BY i.id LIMIT $1
+            """,
+            [String(limit)] + (id.map { [String($0)] } ?? [])
+        )
+        return result.rows.map { row in
+            let value = { (index: Int) in row[index].flatMap { Int64($0) } ?? 0 }
+            return ItemRow(id: value(0), stock: value(1), initialStock: value(2), version: value(3), sold: value(4), orders: value(5))
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 
 /// An experiment: a matrix of stampedes over strategies × buyers × stock × items × workers × consumers
 /// × think time, each cell repeated, read from a YAML file under `experiments/` (see the README).
@@ -19,6 +20,11 @@ public struct ExperimentSpec: Sendable, Equatable {
     /// Consumer threads per local worker.
     public var consumers: [Int]
     public var thinkMs: [Int]
+    /// Isolation levels every strategy runs at; nil: each strategy's own default.
+    public var isolation: [IsolationLevel]?
+    /// Strategy files (paths as the spec wrote them, relative to the spec's folder) and what they define.
+    public var strategyFiles: [String]
+    public var userStrategies: [UserStrategy]
     /// Runs of each cell; repetition r uses seed `seed + r − 1`.
     public var repetitions: Int
     public var seed: UInt64
@@ -34,6 +40,7 @@ public struct ExperimentSpec: Sendable, Equatable {
         public var workers: [Int]?
         public var consumers: [Int]?
         public var thinkMs: [Int]?
+        public var isolation: [IsolationLevel]?
         public var repetitions: Int?
 
         public init(
@@ -44,6 +51,7 @@ public struct ExperimentSpec: Sendable, Equatable {
             workers: [Int]? = nil,
             consumers: [Int]? = nil,
             thinkMs: [Int]? = nil,
+            isolation: [IsolationLevel]? = nil,
             repetitions: Int? = nil
         ) {
             self.strategies = strategies
@@ -53,6 +61,7 @@ public struct ExperimentSpec: Sendable, Equatable {
             self.workers = workers
             self.consumers = consumers
             self.thinkMs = thinkMs
+            self.isolation = isolation
             self.repetitions = repetitions
         }
     }
@@ -77,6 +86,9 @@ public struct ExperimentSpec: Sendable, Equatable {
         workers: [Int] = Defaults.workers,
         consumers: [Int] = Defaults.consumers,
         thinkMs: [Int] = Defaults.thinkMs,
+        isolation: [IsolationLevel]? = nil,
+        strategyFiles: [String] = [],
+        userStrategies: [UserStrategy] = [],
         repetitions: Int = Defaults.repetitions,
         seed: UInt64 = Defaults.seed,
         quick: QuickOverrides? = nil
@@ -90,6 +102,9 @@ public struct ExperimentSpec: Sendable, Equatable {
         self.workers = workers
         self.consumers = consumers
         self.thinkMs = thinkMs
+        self.isolation = isolation
+        self.strategyFiles = strategyFiles
+        self.userStrategies = userStrategies
         self.repetitions = repetitions
         self.seed = seed
         self.quick = quick
@@ -108,15 +123,19 @@ public struct ExperimentSpec: Sendable, Equatable {
         spec.workers = quick.workers ?? workers
         spec.consumers = quick.consumers ?? consumers
         spec.thinkMs = quick.thinkMs ?? thinkMs
+        spec.isolation = quick.isolation ?? isolation
         spec.repetitions = quick.repetitions ?? repetitions
         return spec
     }
 
+    /// The strategies the spec knows: the built-ins and those of its strategy files.
+    public var catalog: StrategyCatalog { StrategyCatalog(userStrategies: userStrategies) }
+
     /// Every cell of the matrix, in the order they run within a repetition.
     ///
     /// Workers and consumers vary slowest (so consecutive cells share a worker pool), then buyers,
-    /// stock, items and think time; the strategy varies fastest, so the strategies meet the same
-    /// stampede back to back.
+    /// stock, items, think time and isolation; the strategy varies fastest, so the strategies meet the
+    /// same stampede back to back. Without an `isolation` knob each strategy runs at its own default.
     public var cells: [MatrixCell] {
         var cells: [MatrixCell] = []
         for workers in workers {
@@ -125,18 +144,22 @@ public struct ExperimentSpec: Sendable, Equatable {
                     for stock in stock {
                         for items in items {
                             for thinkMs in thinkMs {
-                                for strategy in strategies {
-                                    cells.append(
-                                        MatrixCell(
-                                            strategy: strategy,
-                                            buyers: buyers,
-                                            stock: stock,
-                                            items: items,
-                                            workers: workers,
-                                            consumers: consumers,
-                                            thinkMs: thinkMs
+                                for level in isolation.map({ $0.map(Optional.some) }) ?? [nil] {
+                                    for strategy in strategies {
+                                        let defaultLevel = catalog.strategy(named: strategy)?.traits.defaultIsolation ?? .readCommitted
+                                        cells.append(
+                                            MatrixCell(
+                                                strategy: strategy,
+                                                buyers: buyers,
+                                                stock: stock,
+                                                items: items,
+                                                workers: workers,
+                                                consumers: consumers,
+                                                thinkMs: thinkMs,
+                                                isolation: level ?? defaultLevel
+                                            )
                                         )
-                                    )
+                                    }
                                 }
                             }
                         }

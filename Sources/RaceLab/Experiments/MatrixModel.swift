@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 
 /// One point of an experiment matrix: every knob of a stampede but the repetition and the seed.
 /// Cells are what reports group by and what `racelab compare` matches across matrix runs.
@@ -10,8 +11,19 @@ public struct MatrixCell: Sendable, Hashable, Codable, Comparable {
     public var workers: Int
     public var consumers: Int
     public var thinkMs: Int
+    /// The isolation level the strategy ran at (cells stored before it existed read as read committed).
+    public var isolation: IsolationLevel
 
-    public init(strategy: StrategyName, buyers: Int, stock: Int, items: Int, workers: Int, consumers: Int, thinkMs: Int) {
+    public init(
+        strategy: StrategyName,
+        buyers: Int,
+        stock: Int,
+        items: Int,
+        workers: Int,
+        consumers: Int,
+        thinkMs: Int,
+        isolation: IsolationLevel = .readCommitted
+    ) {
         self.strategy = strategy
         self.buyers = buyers
         self.stock = stock
@@ -19,11 +31,24 @@ public struct MatrixCell: Sendable, Hashable, Codable, Comparable {
         self.workers = workers
         self.consumers = consumers
         self.thinkMs = thinkMs
+        self.isolation = isolation
     }
 
-    /// A short human label: `pessimistic b=100 s=1 i=1 w=4 c=4 t=5`.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        strategy = try container.decode(StrategyName.self, forKey: .strategy)
+        buyers = try container.decode(Int.self, forKey: .buyers)
+        stock = try container.decode(Int.self, forKey: .stock)
+        items = try container.decode(Int.self, forKey: .items)
+        workers = try container.decode(Int.self, forKey: .workers)
+        consumers = try container.decode(Int.self, forKey: .consumers)
+        thinkMs = try container.decode(Int.self, forKey: .thinkMs)
+        isolation = try container.decodeIfPresent(IsolationLevel.self, forKey: .isolation) ?? .readCommitted
+    }
+
+    /// A short human label: `pessimistic b=100 s=1 i=1 w=4 c=4 t=5` (and ` iso=ser` off read committed).
     public var label: String {
-        "\(strategy.rawValue) b=\(buyers) s=\(stock) i=\(items) w=\(workers) c=\(consumers) t=\(thinkMs)"
+        "\(strategy.rawValue) \(stampedeLabel)"
     }
 
     /// The same cell with another strategy (to compare strategies within one matrix run).
@@ -33,12 +58,15 @@ public struct MatrixCell: Sendable, Hashable, Codable, Comparable {
         return copy
     }
 
-    public static func < (a: MatrixCell, b: MatrixCell) -> Bool {
-        a.sortKey.lexicographicallyPrecedes(b.sortKey)
+    private var sortKey: [Int] {
+        [
+            buyers, stock, items, workers, consumers, thinkMs, IsolationLevel.allCases.firstIndex(of: isolation) ?? 0,
+            StrategyName.builtIn.firstIndex(of: strategy) ?? StrategyName.builtIn.count,
+        ]
     }
 
-    private var sortKey: [Int] {
-        [buyers, stock, items, workers, consumers, thinkMs, StrategyName.allCases.firstIndex(of: strategy) ?? 0]
+    public static func < (a: MatrixCell, b: MatrixCell) -> Bool {
+        a.sortKey != b.sortKey ? a.sortKey.lexicographicallyPrecedes(b.sortKey) : a.strategy < b.strategy
     }
 }
 

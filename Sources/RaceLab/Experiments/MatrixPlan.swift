@@ -30,7 +30,8 @@ public struct MatrixPlan: Sendable, Equatable {
                 consumersPerWorker: cell.consumers,
                 thinkMs: cell.thinkMs,
                 seed: seed,
-                idleTimeoutSeconds: idleTimeoutSeconds
+                idleTimeoutSeconds: idleTimeoutSeconds,
+                isolation: cell.isolation
             )
         }
 

@@ -14,15 +14,18 @@ public struct MatrixSummaryTable: Sendable {
 
     public func render() -> String {
         let header = [
-            "strategy", "buyers", "stock", "items", "workers", "consumers", "think", "reps", "sold", "oversold", "req/s", "p99 ms", "invariants",
+            "strategy", "isolation", "buyers", "stock", "items", "workers", "consumers", "think", "reps", "sold", "oversold", "undersold",
+            "req/s", "p99 ms", "invariants",
         ]
         let rows = cells.map { summary -> [String] in
             let cell = summary.cell
             let broken = summary.runsWithViolations
             return [
-                cell.strategy.rawValue, "\(cell.buyers)", "\(cell.stock)", "\(cell.items)", "\(cell.workers)", "\(cell.consumers)",
+                cell.strategy.rawValue, cell.isolation.abbreviation, "\(cell.buyers)", "\(cell.stock)", "\(cell.items)", "\(cell.workers)",
+                "\(cell.consumers)",
                 "\(cell.thinkMs)", "\(summary.count)", "\(Self.number(summary.sold.mean))/\(summary.initialStock)",
-                Self.number(summary.oversold.mean), summary.throughputPerSec.formatted(digits: 0), summary.p99.formatted(digits: 1),
+                Self.number(summary.oversold.mean), Self.number(summary.undersold.mean), summary.throughputPerSec.formatted(digits: 0),
+                summary.p99.formatted(digits: 1),
                 broken == 0 ? "ok" : "\(broken) of \(summary.count) broken",
             ]
         }

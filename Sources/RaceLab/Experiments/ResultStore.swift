@@ -79,6 +79,9 @@ public final class ResultStore: Sendable {
                     """
             )
         }
+        migrator.registerMigration("v2: isolation level of each stampede") { db in
+            try db.execute(sql: "ALTER TABLE stampede_runs ADD COLUMN isolation TEXT NOT NULL DEFAULT 'read-committed'")
+        }
         return migrator
     }
 
@@ -106,15 +109,15 @@ public final class ResultStore: Sendable {
             matrixRunId, report.runId.uuidString, cell.strategy.rawValue, cell.buyers, cell.stock, cell.items, cell.workers, cell.consumers,
             cell.thinkMs, entry.repetition, Int64(bitPattern: report.seed), report.sold, report.oversold, report.outcomes.indeterminate,
             report.throughputPerSec, report.latencyMs.p50, report.latencyMs.p99, report.violations.count, reportJSON,
-            Date().timeIntervalSince1970,
+            Date().timeIntervalSince1970, cell.isolation.rawValue,
         ]
         try access("record a stampede in") { db in
             try db.execute(
                 sql: """
                     INSERT INTO stampede_runs (
                         matrix_run_id, run_id, strategy, buyers, stock, items, workers, consumers, think_ms, repetition, seed,
-                        sold, oversold, indeterminate, throughput_per_sec, p50_ms, p99_ms, violations, report, recorded_at
-                    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        sold, oversold, indeterminate, throughput_per_sec, p50_ms, p99_ms, violations, report, recorded_at, isolation
+                    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: arguments
             )
@@ -160,7 +163,7 @@ public final class ResultStore: Sendable {
                 try Row.fetchOne(db, sql: "SELECT * FROM matrix_runs WHERE id = ?", arguments: [id]),
                 try Row.fetchAll(
                     db,
-                    sql: "SELECT strategy, buyers, stock, items, workers, consumers, think_ms, repetition, report FROM stampede_runs "
+                    sql: "SELECT strategy, buyers, stock, items, workers, consumers, think_ms, isolation, repetition, report FROM stampede_runs "
                         + "WHERE matrix_run_id = ? ORDER BY id",
                     arguments: [id]
                 )
@@ -179,7 +182,8 @@ public final class ResultStore: Sendable {
                 items: row["items"],
                 workers: row["workers"],
                 consumers: row["consumers"],
-                thinkMs: row["think_ms"]
+                thinkMs: row["think_ms"],
+                isolation: IsolationLevel(rawValue: row["isolation"]) ?? .readCommitted
             )
             return MatrixRunEntry(cell: cell, repetition: row["repetition"], report: try Self.decode(RunReport.self, row["report"]))
         }

@@ -76,9 +76,10 @@ public final class LocalWorkerPool {
         }
     }
 
-    /// A worker that has exited, described with the last line of its log; nil while all run.
+    /// A worker that has exited on its own (not killed by a signal — someone else's doing, which
+    /// ``replaceDeadWorkers()`` mends), described with the last line of its log; nil while all run.
     public func failure() -> String? {
-        guard let dead = processes.first(where: { !$0.process.isRunning }) else { return nil }
+        guard let dead = processes.first(where: { !$0.process.isRunning && $0.process.terminationReason == .exit }) else { return nil }
         let lastLine =
             (try? String(contentsOf: dead.log, encoding: .utf8))?
             .split(whereSeparator: \.isNewline).last.map(String.init) ?? "no output"

@@ -1,3 +1,5 @@
+import Postgres
+
 /// The knobs of one stampede: who buys what, how many compete, and how slowly they think.
 public struct StampedeConfiguration: Sendable, Equatable, Codable {
     public var buyers: Int
@@ -18,6 +20,9 @@ public struct StampedeConfiguration: Sendable, Equatable, Codable {
     /// Open loop: requests are sent at this many per second, ungated, and each one's latency counts
     /// from its intended send time (no coordinated omission). nil: a closed stampede behind the gate.
     public var ratePerSec: Double?
+    /// The isolation level every strategy's transactions run at; nil: each strategy's own default (read
+    /// committed for the built-ins, what a strategy file says for its strategy).
+    public var isolation: IsolationLevel?
 
     public init(
         buyers: Int,
@@ -29,7 +34,8 @@ public struct StampedeConfiguration: Sendable, Equatable, Codable {
         seed: UInt64 = 42,
         quantity: Int = 1,
         idleTimeoutSeconds: Double = 30,
-        ratePerSec: Double? = nil
+        ratePerSec: Double? = nil,
+        isolation: IsolationLevel? = nil
     ) {
         self.buyers = buyers
         self.stock = stock
@@ -41,6 +47,20 @@ public struct StampedeConfiguration: Sendable, Equatable, Codable {
         self.quantity = quantity
         self.idleTimeoutSeconds = idleTimeoutSeconds
         self.ratePerSec = ratePerSec
+        self.isolation = isolation
+    }
+
+    /// The level `strategy` runs at in this stampede.
+    public func isolation(for strategy: any PurchaseStrategy) -> IsolationLevel {
+        isolation ?? strategy.traits.defaultIsolation
+    }
+
+    /// What keeps `strategy` from running this stampede (beyond ``problem``), naming the option.
+    public func problem(for strategy: any PurchaseStrategy) -> String? {
+        if strategy.traits.stock == .unitRows, items * stock > Schema.maxUnitRows {
+            return "--items × --stock must be at most \(Schema.maxUnitRows) for \(strategy.name), which keeps one row per unit (got \(items * stock))"
+        }
+        return nil
     }
 
     /// Every limit a stampede must respect, checked before anything is touched; the first problem, naming the option.

@@ -61,14 +61,63 @@ public final class StampedeRunner {
 
     /// Empties the orders and sets items `1...items` to `stock` (what every run does first), for
     /// benchmarks that drive the database by other means between runs.
-    public func resetItems(_ items: Int, stock: Int) throws {
-        try withDatabase { db in try Schema.reset(items: items, stock: stock, on: db) }
+    ///
+    /// A reset that collides with a transaction still running (a worker finishing a request of an
+    /// earlier run) and is chosen as a deadlock victim is tried again, a few times.
+    public func resetItems(_ items: Int, stock: Int, keeping: StrategyTraits.Stock = .itemRow) throws {
+        var attempt = 0
+        while true {
+            do {
+                return try withDatabase { db in try Schema.reset(items: items, stock: stock, keeping: keeping, on: db) }
+            } catch let error as PostgresError where PurchaseExecutor.classify(error) == .aborted && attempt < 5 {
+                attempt += 1
+                logger.notice("Resetting the items collided with another transaction; trying again", metadata: ["lab.error": "\(error.message)"])
+                Thread.sleep(forTimeInterval: 0.1 * Double(attempt))
+            }
+        }
     }
 
-    /// Removes requests left on the queue by an earlier run that never finished; returns how many.
+    /// Removes requests left on the queues by an earlier run that never finished; returns how many.
     @discardableResult
     public func purgeLeftovers() throws -> Int {
-        try publisher.purgeQueue(Topology.purchases)
+        try Topology.requestQueues.reduce(0) { $0 + (try publisher.purgeQueue($1)) }
+    }
+
+    /// Checks a strategy file against the server and registers it, so that every worker can load it. Blocks.
+    ///
+    /// - Throws: ``SpecError`` naming the file and the step when the server refuses it.
+    public func register(_ strategy: UserStrategy, file: String) throws {
+        try withDatabase { db in try StrategyRegistry.register(strategy, file: file, on: db) }
+    }
+
+    /// The strategies registered in the database, latest definition of each name. Blocks.
+    public func registeredStrategies() throws -> [UserStrategy] {
+        try withDatabase { db in try StrategyRegistry.all(on: db) }
+    }
+
+    /// Runs one stampede against the strategy `name` of `catalog` (see ``run(strategy:configuration:plan:transport:history:tick:progress:)``).
+    public func run(
+        strategy name: StrategyName,
+        catalog: StrategyCatalog = StrategyCatalog(),
+        configuration: StampedeConfiguration,
+        plan: StampedePlan,
+        transport: StampedeTransport = .queue,
+        history: RunHistory? = nil,
+        tick: () -> Void = {},
+        progress: (Int, Int) -> Void = { _, _ in }
+    ) throws -> RunReport {
+        guard let strategy = catalog.strategy(named: name) else {
+            throw HarnessError(message: "unknown strategy '\(name)' (known: \(catalog.namesList))")
+        }
+        return try run(
+            strategy: strategy,
+            configuration: configuration,
+            plan: plan,
+            transport: transport,
+            history: history,
+            tick: tick,
+            progress: progress
+        )
     }
 
     /// Runs one stampede of `plan` against `strategy`.
@@ -85,7 +134,7 @@ public final class StampedeRunner {
     ///   - tick: called every quarter second or so while outcomes are awaited (fault injection, supervision).
     ///   - progress: called as outcomes arrive with (settled, total).
     public func run(
-        strategy: StrategyName,
+        strategy: any PurchaseStrategy,
         configuration: StampedeConfiguration,
         plan: StampedePlan,
         transport: StampedeTransport = .queue,
@@ -93,8 +142,11 @@ public final class StampedeRunner {
         tick: () -> Void = {},
         progress: (Int, Int) -> Void = { _, _ in }
     ) throws -> RunReport {
+        if let problem = configuration.problem(for: strategy) { throw HarnessError(message: problem) }
         let runId = UUID()
-        try withDatabase { db in try Schema.reset(items: configuration.items, stock: configuration.stock, on: db) }
+        let traits = strategy.traits
+        let isolation = configuration.isolation(for: strategy)
+        try resetItems(configuration.items, stock: configuration.stock, keeping: traits.stock)
         let outcomeQueue = "\(Topology.outcomes).\(runId.uuidString)"
         try attachCollector(to: outcomeQueue, runId: runId)
         defer {
@@ -148,7 +200,13 @@ public final class StampedeRunner {
                 )
                 tally.pending[request.requestId] = due
                 history?.invoked(request)
-                try publish(request, properties: properties, index: index, of: plan.buyers.count)
+                try publish(
+                    request,
+                    to: Topology.queue(for: request, delivery: traits.delivery),
+                    properties: properties,
+                    index: index,
+                    of: plan.buyers.count
+                )
             }
             try confirmStampede()
         case .http(let baseURL):  // the API's requests are gated: a rate is not applied (the CLI refuses it)
@@ -180,8 +238,8 @@ public final class StampedeRunner {
         while !tally.pending.isEmpty {
             tick()
             // Workers that joined after the gate opened (restarted after a crash) never saw the signal:
-            // repeat it while the run lasts, so a late joiner holds a gated request half a second at most.
-            if gated && Date().timeIntervalSince(lastGateSignal) > 0.5 {
+            // repeat it while the run lasts, so a late joiner holds a gated request a quarter second at most.
+            if gated && Date().timeIntervalSince(lastGateSignal) > 0.25 {
                 repeatGate(GateSignal(runId: runId, at: gateOpened))
                 lastGateSignal = Date()
             }
@@ -200,7 +258,10 @@ public final class StampedeRunner {
         let total = tally.total
 
         let (observation, bought) = try withDatabase { db in
-            (try RunObservation.read(runId: runId, items: configuration.items, on: db), try Self.ordered(Array(pending.keys), on: db))
+            (
+                try RunObservation.read(runId: runId, items: configuration.items, keeping: traits.stock, on: db),
+                try Self.ordered(Array(pending.keys), on: db)
+            )
         }
         // An order proves the purchase even when its outcome never arrived (a worker died after COMMIT).
         for requestId in bought {
@@ -227,13 +288,19 @@ public final class StampedeRunner {
             outcomes: counts,
             purchasedOutcomes: counts.purchased
         )
+        var perItem = observation
+        for index in perItem.items.indices {
+            perItem.items[index].turnedAway = tally.turnedAway[perItem.items[index].itemId, default: 0]
+        }
         return RunReport(
-            strategy: strategy,
+            strategy: strategy.name,
             runId: runId,
             configuration: configuration,
-            observation: observation,
+            isolation: isolation,
+            observation: perItem,
             outcomes: counts,
             retries: tally.retries,
+            aborts: tally.aborts,
             latencyMs: LatencySummary(microseconds: tally.histogram),
             durationSec: Double(tally.lastFinish - gateOpened) / 1e9,
             violations: violations,
@@ -243,11 +310,12 @@ public final class StampedeRunner {
         )
     }
 
-    /// One buyer's request of this run (the API stamps its own time when it publishes).
+    /// One buyer's request of this run, at the strategy's isolation level for the stampede and naming
+    /// the version of a strategy from a file (the API stamps its own time when it publishes).
     private func makeRequest(
         _ buyer: StampedePlan.Buyer,
         runId: UUID,
-        strategy: StrategyName,
+        strategy: any PurchaseStrategy,
         configuration: StampedeConfiguration,
         publishedAt: UInt64,
         gated: Bool
@@ -257,17 +325,19 @@ public final class StampedeRunner {
             itemId: buyer.itemId,
             buyerId: buyer.buyerId,
             quantity: configuration.quantity,
-            strategy: strategy,
+            strategy: strategy.name,
             thinkMs: configuration.thinkMs,
             publishedAt: publishedAt,
-            gated: gated
+            gated: gated,
+            isolation: configuration.isolation(for: strategy),
+            strategyVersion: (strategy as? UserStrategy)?.version
         )
     }
 
-    /// Publishes one request of the stampede, reading confirms every 256 so they never pile up.
-    private func publish(_ request: PurchaseRequest, properties: AMQPMessageProperties, index: Int, of count: Int) throws {
+    /// Publishes one request of the stampede to `queue`, reading confirms every 256 so they never pile up.
+    private func publish(_ request: PurchaseRequest, to queue: String, properties: AMQPMessageProperties, index: Int, of count: Int) throws {
         do {
-            try publisher.publish(routingKey: Topology.purchases, body: try codec.encode(request), properties: properties)
+            try publisher.publish(routingKey: queue, body: try codec.encode(request), properties: properties)
             if index % 256 == 255 { try publisher.pollConfirms() }
         } catch let error as AMQPError {
             throw HarnessError(message: "lost RabbitMQ while publishing the stampede (\(index) of \(count) sent): \(error.message)")
@@ -396,6 +466,9 @@ struct OutcomeTally {
     var counts = OutcomeCounts()
     var histogram = LatencySummary.makeHistogram()
     var retries = 0
+    var aborts = 0
+    /// Buyers turned away (sold out or gave up), by item: the undersold check needs them.
+    var turnedAway: [Int64: Int] = [:]
     var lastFinish: UInt64 = 0
     var lastArrival = Date()
 
@@ -409,6 +482,8 @@ struct OutcomeTally {
         guard let origin = pending.removeValue(forKey: outcome.requestId) else { return }
         counts.record(outcome.outcome)
         retries += outcome.retries
+        aborts += outcome.aborts
+        if outcome.outcome == .soldOut || outcome.outcome == .gaveUp { turnedAway[outcome.itemId, default: 0] += 1 }
         history?.completed(outcome)
         let start = origin == 0 ? gate : origin
         let finished = max(outcome.finishedAt, start)

@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 
 /// The hot path's JSON: a reader and a writer for the flat objects the lab's own components exchange
 /// (requests and outcomes), several times faster than the Foundation coders.
@@ -304,6 +305,22 @@ extension PurchaseRequest {
         case .bool(let flag): gated = flag
         default: return nil
         }
+        var isolation: IsolationLevel?
+        switch object["isolation"] {
+        case nil: break
+        case .string(let text):
+            guard let level = IsolationLevel(rawValue: text) else { return nil }
+            isolation = level
+        default: return nil
+        }
+        var strategyVersion: String?
+        switch object["strategyVersion"] {
+        case nil: break
+        case .string(let text):
+            guard PurchaseRequest.isVersion(text) else { return nil }
+            strategyVersion = text
+        default: return nil
+        }
         self.init(
             requestId: requestId,
             runId: runId,
@@ -313,7 +330,9 @@ extension PurchaseRequest {
             strategy: strategy,
             thinkMs: thinkMs,
             publishedAt: publishedAt,
-            gated: gated
+            gated: gated,
+            isolation: isolation,
+            strategyVersion: strategyVersion
         )
     }
 
@@ -323,12 +342,14 @@ extension PurchaseRequest {
         writer.beginObject()
         writer.field("buyerId", buyerId)
         writer.field("gated", gated)
+        if let isolation { writer.field("isolation", isolation.rawValue) }
         writer.field("itemId", itemId)
         writer.field("publishedAt", publishedAt)
         writer.field("quantity", quantity)
         writer.field("requestId", requestId)
         writer.field("runId", runId)
         writer.field("strategy", strategy.rawValue)
+        if let strategyVersion { writer.field("strategyVersion", strategyVersion) }
         writer.field("thinkMs", thinkMs)
         writer.endObject()
         return writer.bytes
@@ -344,6 +365,7 @@ extension OutcomeMessage {
             let strategy = object.string("strategy").flatMap(StrategyName.init(rawValue:)),
             let outcome = object.string("outcome").flatMap(PurchaseOutcome.init(rawValue:)),
             let retries = object.integer("retries").flatMap({ Int(exactly: $0) }),
+            let aborts = object.integer("aborts", default: 0).flatMap({ Int(exactly: $0) }),
             let worker = object.string("worker"),
             let finishedAt = object.integer("finishedAt").flatMap({ UInt64(exactly: $0) })
         else { return nil }
@@ -360,6 +382,7 @@ extension OutcomeMessage {
             strategy: strategy,
             outcome: outcome,
             retries: retries,
+            aborts: aborts,
             worker: worker,
             finishedAt: finishedAt,
             error: error
@@ -368,6 +391,7 @@ extension OutcomeMessage {
 
     func write(to writer: inout FlatJSONWriter) {
         writer.beginObject()
+        if aborts > 0 { writer.field("aborts", aborts) }
         if let error { writer.field("error", error) }
         writer.field("finishedAt", finishedAt)
         writer.field("itemId", itemId)

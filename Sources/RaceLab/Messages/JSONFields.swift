@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 
 /// A JSON object read field by field, so that every rejection names the field and says what is wrong
 /// with it — which `JSONDecoder` cannot do for, say, an integer too large for 64 bits.
@@ -48,6 +49,12 @@ struct JSONFields {
         return string
     }
 
+    /// The field's string, or nil when it is absent or null.
+    func optionalString(_ key: String) throws(MessageDecodingError) -> String? {
+        guard let value = object[key], !(value is NSNull) else { return nil }
+        return try string(key)
+    }
+
     func uuid(_ key: String) throws(MessageDecodingError) -> UUID {
         let text = try string(key)
         guard let uuid = UUID(uuidString: text) else { throw MessageDecodingError(reason: "field \(key): not a UUID") }
@@ -86,7 +93,8 @@ extension PurchaseRequest {
     /// Reads a request from its JSON, rejecting it with a reason that names the field.
     ///
     /// Required: `requestId`, `runId` (UUIDs), `itemId`, `buyerId` (integers), `strategy` (a known name).
-    /// Optional: `quantity` (1), `thinkMs` (0), `publishedAt` (0), `gated` (false).
+    /// Optional: `quantity` (1), `thinkMs` (0), `publishedAt` (0), `gated` (false), `isolation`,
+    /// `strategyVersion`. Whether the strategy exists is for the worker's catalogue to say.
     public init(json bytes: [UInt8]) throws(MessageDecodingError) {
         if let request = PurchaseRequest(flatJSON: bytes) {
             self = request
@@ -101,10 +109,20 @@ extension PurchaseRequest {
         let fields = try JSONFields(bytes)
         let strategyName = try fields.string("strategy")
         guard let strategy = StrategyName(rawValue: strategyName) else {
-            throw MessageDecodingError(
-                reason:
-                    "field strategy: unknown strategy '\(strategyName.prefix(40))' (known: \(StrategyName.allCases.map(\.rawValue).joined(separator: ", ")))"
-            )
+            throw MessageDecodingError(reason: "field strategy: \(StrategyName.problem(with: strategyName) ?? "invalid")")
+        }
+        let isolation = try fields.optionalString("isolation").map { text throws(MessageDecodingError) in
+            guard let level = IsolationLevel(rawValue: text) else {
+                throw MessageDecodingError(
+                    reason:
+                        "field isolation: unknown level '\(text.prefix(40))' (known: \(IsolationLevel.allCases.map(\.rawValue).joined(separator: ", ")))"
+                )
+            }
+            return level
+        }
+        let strategyVersion = try fields.optionalString("strategyVersion")
+        if let strategyVersion, !PurchaseRequest.isVersion(strategyVersion) {
+            throw MessageDecodingError(reason: "field strategyVersion: expected 16 hexadecimal digits")
         }
         let quantity = try fields.integer("quantity", default: 1)
         let thinkMs = try fields.integer("thinkMs", default: 0)
@@ -120,7 +138,9 @@ extension PurchaseRequest {
             strategy: strategy,
             thinkMs: thinkMs,
             publishedAt: try fields.unsigned("publishedAt", default: 0),
-            gated: try fields.bool("gated", default: false)
+            gated: try fields.bool("gated", default: false),
+            isolation: isolation,
+            strategyVersion: strategyVersion
         )
     }
 }

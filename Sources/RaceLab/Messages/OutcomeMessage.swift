@@ -13,12 +13,32 @@ public struct OutcomeMessage: Codable, Sendable, Equatable {
     public var outcome: PurchaseOutcome
     /// How many times the strategy started over (optimistic conflicts, deadlocks, serialization failures).
     public var retries: Int
+    /// How many of those retries followed a transaction the server aborted (SQLSTATE 40001, 40P01).
+    public var aborts: Int
     /// Which worker thread settled it: `host:pid/thread`.
     public var worker: String
     /// When the transaction committed (or the request was settled), nanoseconds since the Unix epoch.
     public var finishedAt: UInt64
     /// The error, for `failed` outcomes.
     public var error: String?
+
+    private enum CodingKeys: String, CodingKey {
+        case requestId, runId, itemId, strategy, outcome, retries, aborts, worker, finishedAt, error
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        requestId = try container.decode(UUID.self, forKey: .requestId)
+        runId = try container.decode(UUID.self, forKey: .runId)
+        itemId = try container.decode(Int64.self, forKey: .itemId)
+        strategy = try container.decode(StrategyName.self, forKey: .strategy)
+        outcome = try container.decode(PurchaseOutcome.self, forKey: .outcome)
+        retries = try container.decode(Int.self, forKey: .retries)
+        aborts = try container.decodeIfPresent(Int.self, forKey: .aborts) ?? 0
+        worker = try container.decode(String.self, forKey: .worker)
+        finishedAt = try container.decode(UInt64.self, forKey: .finishedAt)
+        error = try container.decodeIfPresent(String.self, forKey: .error)
+    }
 
     public init(
         requestId: UUID,
@@ -27,6 +47,7 @@ public struct OutcomeMessage: Codable, Sendable, Equatable {
         strategy: StrategyName,
         outcome: PurchaseOutcome,
         retries: Int,
+        aborts: Int = 0,
         worker: String,
         finishedAt: UInt64,
         error: String? = nil
@@ -37,6 +58,7 @@ public struct OutcomeMessage: Codable, Sendable, Equatable {
         self.strategy = strategy
         self.outcome = outcome
         self.retries = retries
+        self.aborts = aborts
         self.worker = worker
         self.finishedAt = finishedAt
         self.error = error

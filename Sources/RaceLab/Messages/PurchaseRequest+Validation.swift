@@ -15,4 +15,10 @@ extension PurchaseRequest {
         }
         return nil
     }
+
+    /// Whether `text` has the form of a strategy version: 16 lowercase hexadecimal digits.
+    static func isVersion(_ text: String) -> Bool {
+        text.utf8.count == 16
+            && text.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+    }
 }

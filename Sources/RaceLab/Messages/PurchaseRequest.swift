@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 
 /// One buyer's attempt to buy, as it travels on `racelab.purchases`.
 public struct PurchaseRequest: Codable, Sendable, Equatable {
@@ -16,6 +17,12 @@ public struct PurchaseRequest: Codable, Sendable, Equatable {
     public var publishedAt: UInt64
     /// When true, a worker holds the request until the run's gate opens (see `GateSignal`).
     public var gated: Bool
+    /// The isolation level the strategy's transactions run at; nil: the strategy's default (read committed
+    /// for the built-ins).
+    public var isolation: IsolationLevel?
+    /// For a strategy written as a file: the version of its definition in the registry, so the worker runs
+    /// exactly what the harness registered. nil for the built-ins (and: the latest registered).
+    public var strategyVersion: String?
 
     public init(
         requestId: UUID = UUID(),
@@ -26,7 +33,9 @@ public struct PurchaseRequest: Codable, Sendable, Equatable {
         strategy: StrategyName,
         thinkMs: Int = 0,
         publishedAt: UInt64 = 0,
-        gated: Bool = false
+        gated: Bool = false,
+        isolation: IsolationLevel? = nil,
+        strategyVersion: String? = nil
     ) {
         self.requestId = requestId
         self.runId = runId
@@ -37,5 +46,7 @@ public struct PurchaseRequest: Codable, Sendable, Equatable {
         self.thinkMs = thinkMs
         self.publishedAt = publishedAt
         self.gated = gated
+        self.isolation = isolation
+        self.strategyVersion = strategyVersion
     }
 }

@@ -21,26 +21,36 @@ public struct ReportTable: Sendable {
         )
         lines.append("")
         let header = [
-            "strategy", "sold", "stock", "oversold", "purchased", "sold out", "gave up", "failed", "unknown", "retries", "p50 ms", "p99 ms",
-            "max ms", "req/s", "invariants",
+            "strategy", "isolation", "sold", "stock", "oversold", "undersold", "purchased", "sold out", "gave up", "failed", "unknown", "retries",
+            "aborts", "p50 ms", "p99 ms", "max ms", "req/s", "invariants",
         ]
         let rows = reports.map { r -> [String] in
             [
-                r.strategy.rawValue, "\(r.sold)", "\(r.initialStock)", "\(r.oversold)", "\(r.outcomes.purchased)",
-                "\(r.outcomes.soldOut)", "\(r.outcomes.gaveUp)", "\(r.outcomes.failed + r.outcomes.deadLettered)", "\(r.outcomes.indeterminate)",
-                "\(r.retries)", Self.format(r.latencyMs.p50), Self.format(r.latencyMs.p99), Self.format(r.latencyMs.max),
+                r.strategy.rawValue, r.isolation.abbreviation, "\(r.sold)", "\(r.initialStock)", "\(r.oversold)", "\(r.undersold)",
+                "\(r.outcomes.purchased)", "\(r.outcomes.soldOut)", "\(r.outcomes.gaveUp)", "\(r.outcomes.failed + r.outcomes.deadLettered)",
+                "\(r.outcomes.indeterminate)", "\(r.retries)", "\(r.aborts)", Self.format(r.latencyMs.p50), Self.format(r.latencyMs.p99),
+                Self.format(r.latencyMs.max),
                 String(format: "%.0f", r.throughputPerSec), r.violations.isEmpty ? "ok" : "\(r.violations.count) broken",
             ]
         }
         let loud = reports.map { $0.oversold > 0 || !$0.violations.isEmpty }
         lines += TextTable.figures(header: header, rows: rows).lines { colour && loud[$0] ? "1;31" : nil }
         let broken = reports.filter { !$0.violations.isEmpty }
-        if !broken.isEmpty {
+        let undersold = reports.filter { $0.undersold > 0 }
+        if !broken.isEmpty || !undersold.isEmpty {
             lines.append("")
             for report in broken {
                 for violation in report.violations { lines.append("\(report.strategy.rawValue): \(violation)") }
             }
+            for report in undersold {
+                let turnedAway = report.outcomes.soldOut + report.outcomes.gaveUp
+                lines.append(
+                    "\(report.strategy.rawValue): undersold \(report.undersold): \(report.finalStock) unit(s) left in stock while \(turnedAway) buyer(s) were turned away"
+                )
+            }
         }
+        lines.append("")
+        lines.append("isolation: rc read committed, rr repeatable read, ser serializable; aborts: transactions the server aborted (40001, 40P01)")
         return lines.joined(separator: "\n")
     }
 

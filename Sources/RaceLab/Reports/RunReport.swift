@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 
 /// Everything one stampede against one strategy produced: the stable JSON object of `racelab run --format json`.
 ///
@@ -14,15 +15,24 @@ public struct RunReport: Sendable, Equatable, Codable {
     public var consumersPerWorker: Int
     public var thinkMs: Int
     public var seed: UInt64
+    /// Units each buyer asked for.
+    public var quantity: Int
+    /// The isolation level the strategy's transactions ran at.
+    public var isolation: IsolationLevel
     /// Units in the run's committed orders, read from the database.
     public var sold: Int
     /// Sum over items of max(0, sold − stock).
     public var oversold: Int
-    /// Stock left over all items, read from the database.
+    /// Stock left over all items, read from the database (where the strategy keeps it).
     public var finalStock: Int
+    /// Units left in stock that buyers turned away could have bought: sum over items where some buyer was
+    /// turned away (sold out or gave up) of the stock left, in whole quantities, up to what they asked.
+    public var undersold: Int
     public var outcomes: OutcomeCounts
     /// Times a strategy started over, summed over requests.
     public var retries: Int
+    /// Transactions the server aborted (serialization failures 40001, deadlocks 40P01), summed over requests.
+    public var aborts: Int
     /// From the instant the gate opened (open loop: the request's intended send time) to each request's
     /// commit (or settlement).
     public var latencyMs: LatencySummary
@@ -49,9 +59,11 @@ public struct RunReport: Sendable, Equatable, Codable {
         strategy: StrategyName,
         runId: UUID,
         configuration: StampedeConfiguration,
+        isolation: IsolationLevel = .readCommitted,
         observation: RunObservation,
         outcomes: OutcomeCounts,
         retries: Int,
+        aborts: Int = 0,
         latencyMs: LatencySummary,
         durationSec: Double,
         violations: [String],
@@ -68,6 +80,10 @@ public struct RunReport: Sendable, Equatable, Codable {
         self.consumersPerWorker = configuration.consumersPerWorker
         self.thinkMs = configuration.thinkMs
         self.seed = configuration.seed
+        self.quantity = configuration.quantity
+        self.isolation = isolation
+        self.undersold = observation.items.reduce(0) { $0 + $1.undersold(quantity: configuration.quantity) }
+        self.aborts = aborts
         self.sold = observation.items.reduce(0) { $0 + $1.sold }
         self.oversold = observation.items.reduce(0) { $0 + max(0, $1.sold - $1.initialStock) }
         self.finalStock = observation.items.reduce(0) { $0 + $1.finalStock }
@@ -90,7 +106,8 @@ public struct RunReport: Sendable, Equatable, Codable {
 }
 
 extension RunReport {
-    /// Decodes reports stored before `via` and `publishSec` existed as published over the queue.
+    /// Decodes reports stored before some fields existed: `via` as the queue, `publishSec` 0, `quantity` 1,
+    /// `isolation` read committed, `undersold` and `aborts` 0.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         strategy = try container.decode(StrategyName.self, forKey: .strategy)
@@ -102,6 +119,10 @@ extension RunReport {
         consumersPerWorker = try container.decode(Int.self, forKey: .consumersPerWorker)
         thinkMs = try container.decode(Int.self, forKey: .thinkMs)
         seed = try container.decode(UInt64.self, forKey: .seed)
+        quantity = try container.decodeIfPresent(Int.self, forKey: .quantity) ?? 1
+        isolation = try container.decodeIfPresent(IsolationLevel.self, forKey: .isolation) ?? .readCommitted
+        undersold = try container.decodeIfPresent(Int.self, forKey: .undersold) ?? 0
+        aborts = try container.decodeIfPresent(Int.self, forKey: .aborts) ?? 0
         sold = try container.decode(Int.self, forKey: .sold)
         oversold = try container.decode(Int.self, forKey: .oversold)
         finalStock = try container.decode(Int.self, forKey: .finalStock)

@@ -21,6 +21,9 @@ import Postgres
 /// request id) is served on its own by the pessimistic transaction.
 public struct BatchedStrategy: PurchaseStrategy {
     public var name: StrategyName { .batched }
+    public var summary: String { "the ready requests for one item (up to --batch-size) in one locked transaction, granted in order" }
+    public var tradeoff: String { "a request waits for its batch; one lock, one commit and one fsync serve many buyers" }
+    public var traits: StrategyTraits { StrategyTraits(batches: true) }
 
     static let lock = PreparedStatement(name: "batched_lock", sql: "SELECT stock FROM items WHERE id = $1 FOR UPDATE")
     static let bought = PreparedStatement(name: "batched_bought", sql: "SELECT request_id FROM orders WHERE request_id = ANY($1::uuid[])")
@@ -39,15 +42,15 @@ public struct BatchedStrategy: PurchaseStrategy {
     public init() {}
 
     /// One request on its own: the pessimistic transaction.
-    public func attempt(_ request: PurchaseRequest, on db: PostgresConnection) throws -> PurchaseAttempt {
-        try PessimisticLockStrategy().attempt(request, on: db)
+    public func attempt(_ request: PurchaseRequest, isolation: IsolationLevel, on db: PostgresConnection) throws -> PurchaseAttempt {
+        try PessimisticLockStrategy().attempt(request, isolation: isolation, on: db)
     }
 
     /// Settles requests for one item in one transaction; the attempts come back in the requests' order.
     ///
     /// A redelivered request whose order exists is `.purchased` without buying again.
     /// - Throws: `PostgresError` when the transaction fails; nothing was bought then.
-    public func attempt(batch: [(request: PurchaseRequest, redelivered: Bool)], on db: PostgresConnection) throws -> [PurchaseAttempt] {
+    public func attempt(batch: [BatchEntry], isolation: IsolationLevel, on db: PostgresConnection) throws -> [PurchaseAttempt] {
         guard let first = batch.first else { return [] }
         precondition(batch.allSatisfy { $0.request.itemId == first.request.itemId }, "a batch is for one item")
         let item = String(first.request.itemId)
@@ -55,12 +58,12 @@ public struct BatchedStrategy: PurchaseStrategy {
         if batch.contains(where: \.redelivered) {
             opening.append(.init(Self.bought, [PostgresConnection.arrayLiteral(batch.map { $0.request.requestId.uuidString })]))
         }
-        return try db.transaction(opening: opening) { opened in
+        return try db.transaction(isolation: isolation, opening: opening) { opened in
             guard var stock = opened[0].int(0, 0) else { return .rollback(Array(repeating: .noSuchItem, count: batch.count)) }
             let alreadyBought = Set(opened.count > 1 ? opened[1].rows.compactMap { $0.first.flatMap { $0 } }.compactMap(UUID.init(uuidString:)) : [])
             var attempts: [PurchaseAttempt] = []
             var granted: [PurchaseRequest] = []
-            for (request, _) in batch {
+            for request in batch.map(\.request) {
                 if alreadyBought.contains(request.requestId) {
                     attempts.append(.purchased)
                 } else if stock >= request.quantity {
@@ -89,5 +92,27 @@ public struct BatchedStrategy: PurchaseStrategy {
                 ]
             )
         }
+    }
+
+    public func pgbenchScript(_ context: PgbenchContext) -> PgbenchScript? {
+        let k = context.batchSize
+        let q = context.quantity
+        return PgbenchScript(
+            text: """
+                \\startpipeline
+                BEGIN;
+                SELECT stock FROM items WHERE id = \(context.item) FOR UPDATE;
+                \\endpipeline
+                \\startpipeline
+                UPDATE items SET stock = stock - \(k * q), version = version + 1 WHERE id = \(context.item);
+                INSERT INTO orders (request_id, run_id, item_id, buyer_id, quantity, strategy) \
+                SELECT gen_random_uuid(), '\(context.runId.uuidString)', \(context.item), b, \(q), '\(name.rawValue)' FROM generate_series(1, \(k)) AS b;
+                COMMIT;
+                \\endpipeline
+
+                """,
+            purchasesPerTransaction: k,
+            note: "pgbench grants \(k) purchases per transaction (a full batch); the pipeline's batches are whatever is ready, up to \(k)"
+        )
     }
 }

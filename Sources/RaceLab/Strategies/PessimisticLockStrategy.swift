@@ -16,6 +16,9 @@ import Postgres
 /// round trip saved while holding it is time every other buyer of the item no longer waits.
 public struct PessimisticLockStrategy: PurchaseStrategy {
     public var name: StrategyName { .pessimistic }
+    public var summary: String { "BEGIN; SELECT … FOR UPDATE; think; UPDATE stock − q; INSERT the order; COMMIT" }
+    public var tradeoff: String { "buyers queue on the row lock, held through the think time" }
+    public var traits: StrategyTraits { StrategyTraits() }
 
     static let lock = PreparedStatement(name: "pessimistic_lock", sql: "SELECT stock FROM items WHERE id = $1 FOR UPDATE")
     static let write = PreparedStatement(
@@ -25,14 +28,29 @@ public struct PessimisticLockStrategy: PurchaseStrategy {
 
     public init() {}
 
-    public func attempt(_ request: PurchaseRequest, on db: PostgresConnection) throws -> PurchaseAttempt {
+    public func attempt(_ request: PurchaseRequest, isolation: IsolationLevel, on db: PostgresConnection) throws -> PurchaseAttempt {
+        try Self.lockThenWrite(request, lock: Self.lock, isolation: isolation, on: db)
+    }
+
+    /// Lock the row with `lock` (which returns the stock), check, think, write, commit: shared with
+    /// ``NoWaitStrategy``, whose lock does not wait.
+    static func lockThenWrite(
+        _ request: PurchaseRequest,
+        lock: PreparedStatement,
+        isolation: IsolationLevel,
+        on db: PostgresConnection
+    ) throws -> PurchaseAttempt {
         let item = String(request.itemId)
-        return try db.transaction(opening: [.init(Self.lock, [item])]) { opened in
+        return try db.transaction(isolation: isolation, opening: [.init(lock, [item])]) { opened in
             guard let stock = opened[0].int(0, 0) else { return .rollback(.noSuchItem) }
             // Sold out: the transaction ends with a ROLLBACK of nothing, releasing the lock.
             guard stock >= request.quantity else { return .rollback(.soldOut) }
             think(request)
-            return .commit(.purchased, writes: [.init(Self.write, [item, String(request.quantity)]), OrderSQL.insertStep(request)])
+            return .commit(.purchased, writes: [.init(write, [item, String(request.quantity)]), OrderSQL.insertStep(request)])
         }
+    }
+
+    public func pgbenchScript(_ context: PgbenchContext) -> PgbenchScript? {
+        PgbenchScript.lockThenWrite(context, strategy: name, lock: "FOR UPDATE")
     }
 }

@@ -27,14 +27,26 @@ public struct PurchaseExecutor: Sendable {
     /// What became of a request.
     public struct Settlement: Sendable, Equatable {
         public var outcome: PurchaseOutcome
+        /// Times the strategy started over.
         public var retries: Int
+        /// How many of those followed a transaction the server aborted (40001, 40P01).
+        public var aborts: Int
         public var error: String?
+
+        public init(outcome: PurchaseOutcome, retries: Int = 0, aborts: Int = 0, error: String? = nil) {
+            self.outcome = outcome
+            self.retries = retries
+            self.aborts = aborts
+            self.error = error
+        }
     }
 
     /// How a database error bears on the purchase.
     enum FailureClass: Equatable {
-        /// A lost race the server resolved by aborting us (serialization failure, deadlock, lock not available).
-        case transient
+        /// A lost race the server resolved by aborting the transaction (serialization failure, deadlock).
+        case aborted
+        /// A lock that was not available at once (`NOWAIT`): a conflict, tried again.
+        case lockNotAvailable
         /// The order for this request id exists already: a redelivery of a request that committed.
         case alreadyPurchased
         /// The connection is gone: the request's fate is for a fresh connection to decide.
@@ -50,46 +62,80 @@ public struct PurchaseExecutor: Sendable {
 
     static func classify(_ error: PostgresError) -> FailureClass {
         if error.kind == .connectionLost || error.kind == .connect { return .connectionLost }
+        // The server is ending this session (terminated by an administrator or a shard's new owner,
+        // shutting down) or the connection broke: whatever was in flight, a fresh connection decides.
+        if let state = error.sqlState, state.hasPrefix("08") || state.hasPrefix("57P") { return .connectionLost }
         switch error.sqlState {
-        case "40001", "40P01", "55P03": return .transient
+        case "40001", "40P01": return .aborted
+        case "55P03": return .lockNotAvailable
         case "23505": return .alreadyPurchased
         default: return .failed
         }
     }
 
-    /// Settles `request` with its strategy on `db`.
+    /// Settles `request` with `strategy` on `db`, at the request's isolation level (the strategy's
+    /// default when it names none).
     ///
     /// A `redelivered` request is first looked up in the orders: its earlier delivery may have committed
     /// just before its worker died, and then it has bought already, whatever the stock says now.
     ///
     /// - Throws: `PostgresError` only when the connection was lost; the caller reconnects and lets the
     ///   message be redelivered (idempotency on the request id makes that safe).
-    public func settle(_ request: PurchaseRequest, redelivered: Bool = false, on db: PostgresConnection) throws -> Settlement {
+    public func settle(
+        _ request: PurchaseRequest,
+        with strategy: any PurchaseStrategy,
+        redelivered: Bool = false,
+        on db: PostgresConnection
+    ) throws -> Settlement {
         if redelivered, try !db.execute(OrderSQL.exists, [request.requestId.uuidString]).rows.isEmpty {
-            return Settlement(outcome: .purchased, retries: 0, error: nil)
+            return Settlement(outcome: .purchased)
         }
-        let strategy = request.strategy.strategy
+        let isolation = request.isolation ?? strategy.traits.defaultIsolation
         var attempt = 0
+        var aborts = 0
         while true {
             do {
-                switch try strategy.attempt(request, on: db) {
-                case .purchased: return Settlement(outcome: .purchased, retries: attempt, error: nil)
-                case .soldOut: return Settlement(outcome: .soldOut, retries: attempt, error: nil)
+                switch try strategy.attempt(request, isolation: isolation, on: db) {
+                case .purchased: return Settlement(outcome: .purchased, retries: attempt, aborts: aborts)
+                case .soldOut: return Settlement(outcome: .soldOut, retries: attempt, aborts: aborts)
                 case .noSuchItem:
-                    return Settlement(outcome: .deadLettered, retries: attempt, error: "item \(request.itemId) does not exist")
+                    return Settlement(outcome: .deadLettered, retries: attempt, aborts: aborts, error: "item \(request.itemId) does not exist")
                 case .conflict: break
                 }
             } catch let error as PostgresError {
                 switch Self.classify(error) {
-                case .transient: break
-                case .alreadyPurchased: return Settlement(outcome: .purchased, retries: attempt, error: nil)
+                case .aborted: aborts += 1
+                case .lockNotAvailable: break
+                case .alreadyPurchased: return Settlement(outcome: .purchased, retries: attempt, aborts: aborts)
                 case .connectionLost: throw error
-                case .failed: return Settlement(outcome: .failed, retries: attempt, error: error.message)
+                case .failed: return Settlement(outcome: .failed, retries: attempt, aborts: aborts, error: error.message)
                 }
             }
             attempt += 1
-            if attempt >= policy.maxAttempts { return Settlement(outcome: .gaveUp, retries: attempt - 1, error: nil) }
+            if attempt >= policy.maxAttempts { return Settlement(outcome: .gaveUp, retries: attempt - 1, aborts: aborts) }
             usleep(UInt32(policy.backoff(afterAttempt: attempt)))
+        }
+    }
+
+    /// Settles a batch for one item with `strategy` in one transaction. When the transaction fails for
+    /// any reason but a lost connection (a duplicate request id, a deadlock), each request is settled on
+    /// its own instead, so every one still gets its true outcome.
+    ///
+    /// - Throws: `PostgresError` only when the connection was lost.
+    public func settle(batch: [BatchEntry], with strategy: any PurchaseStrategy, on db: PostgresConnection) throws -> [Settlement] {
+        guard let first = batch.first else { return [] }
+        let isolation = first.request.isolation ?? strategy.traits.defaultIsolation
+        do {
+            let attempts = try strategy.attempt(batch: batch, isolation: isolation, on: db)
+            return zip(batch, attempts).map { entry, attempt in
+                switch attempt {
+                case .purchased: Settlement(outcome: .purchased)
+                case .soldOut, .conflict: Settlement(outcome: .soldOut)
+                case .noSuchItem: Settlement(outcome: .deadLettered, error: "item \(entry.request.itemId) does not exist")
+                }
+            }
+        } catch let error as PostgresError where Self.classify(error) != .connectionLost {
+            return try batch.map { try settle($0.request, with: strategy, redelivered: $0.redelivered, on: db) }
         }
     }
 }

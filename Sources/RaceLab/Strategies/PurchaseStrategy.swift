@@ -6,28 +6,123 @@ import Postgres
 /// Implementations run on a worker thread with that thread's own connection, and block. They return
 /// the outcome as data; they throw only `PostgresError`, and the caller (`PurchaseExecutor`) decides
 /// from its SQLSTATE whether the attempt is retried, already done, or failed.
+///
+/// What a strategy needs from the pipeline beyond "one request at a time on a shared queue" — a batch,
+/// a queue of its own per item, its own way of keeping stock — it declares in ``traits``; the worker
+/// and the harness serve the declaration and never name a concrete strategy.
 public protocol PurchaseStrategy: Sendable {
     /// The name requests use to ask for this strategy.
     var name: StrategyName { get }
 
-    /// Tries once to buy `request.quantity` units of `request.itemId`.
+    /// One line on what it does, for `racelab strategies` and the dashboard.
+    var summary: String { get }
+
+    /// What goes wrong with it, or what it costs, in a few words.
+    var tradeoff: String { get }
+
+    /// What it needs from the pipeline and the database.
+    var traits: StrategyTraits { get }
+
+    /// Tries once to buy `request.quantity` units of `request.itemId`, in transactions at `isolation`.
     ///
     /// - Returns: `.purchased`, `.soldOut`, `.noSuchItem`, or `.conflict` when a concurrent buyer won
     ///   the race and the attempt may be repeated.
-    func attempt(_ request: PurchaseRequest, on db: PostgresConnection) throws -> PurchaseAttempt
+    func attempt(_ request: PurchaseRequest, isolation: IsolationLevel, on db: PostgresConnection) throws -> PurchaseAttempt
+
+    /// Tries once to settle several ready requests for one item together (only called when
+    /// `traits.batches`); the attempts come back in the requests' order. A request whose
+    /// `redelivered` is true may have bought already and must then count as `.purchased`.
+    func attempt(batch: [BatchEntry], isolation: IsolationLevel, on db: PostgresConnection) throws -> [PurchaseAttempt]
+
+    /// The statements `racelab bench` gives pgbench to compare against: this strategy's own SQL, in the
+    /// same round trips. nil when pgbench cannot run it.
+    func pgbenchScript(_ context: PgbenchContext) -> PgbenchScript?
+}
+
+extension PurchaseStrategy {
+    public func attempt(batch: [BatchEntry], isolation: IsolationLevel, on db: PostgresConnection) throws -> [PurchaseAttempt] {
+        try batch.map { try attempt($0.request, isolation: isolation, on: db) }
+    }
+
+    public func pgbenchScript(_ context: PgbenchContext) -> PgbenchScript? { nil }
+}
+
+/// One request of a batch, and whether the broker flagged it as delivered before.
+public struct BatchEntry: Sendable {
+    public var request: PurchaseRequest
+    public var redelivered: Bool
+
+    public init(request: PurchaseRequest, redelivered: Bool) {
+        self.request = request
+        self.redelivered = redelivered
+    }
+}
+
+/// What a strategy needs from the pipeline and the database, declared once and served by the worker,
+/// the harness and the invariant checker.
+public struct StrategyTraits: Sendable, Equatable {
+    /// How requests reach the workers.
+    public enum Delivery: String, Sendable, Equatable, Codable {
+        /// `racelab.purchases`: any consumer serves any request.
+        case shared
+        /// One of the shard queues, chosen by item (`item mod shards`), each with a single active
+        /// consumer: at most one consumer in the whole cluster serves an item at a time.
+        case serializedByItem = "serialized-by-item"
+    }
+
+    /// Where a strategy keeps the stock, and so where the remaining stock is read.
+    public enum Stock: String, Sendable, Equatable, Codable {
+        /// `items.stock`.
+        case itemRow = "item-row"
+        /// One row per unit in `item_units`; a unit is free while its `request_id` is null.
+        case unitRows = "unit-rows"
+    }
+
+    /// What a run of the strategy should show, for notes and the demo (never for the invariants,
+    /// which are checked the same way for every strategy).
+    public enum Expectation: String, Sendable, Equatable, Codable {
+        /// Never sells more than the stock.
+        case exact
+        /// Oversells under contention: meant to.
+        case oversells
+        /// Not known in advance (a strategy a user wrote).
+        case unknown
+    }
+
+    public var delivery: Delivery
+    public var stock: Stock
+    public var expectation: Expectation
+    /// Settles ready requests for one item together (``PurchaseStrategy/attempt(batch:isolation:on:)``).
+    public var batches: Bool
+    /// The isolation level when the request names none.
+    public var defaultIsolation: IsolationLevel
+
+    public init(
+        delivery: Delivery = .shared,
+        stock: Stock = .itemRow,
+        expectation: Expectation = .exact,
+        batches: Bool = false,
+        defaultIsolation: IsolationLevel = .readCommitted
+    ) {
+        self.delivery = delivery
+        self.stock = stock
+        self.expectation = expectation
+        self.batches = batches
+        self.defaultIsolation = defaultIsolation
+    }
 }
 
 /// The result of one attempt of a strategy.
 public enum PurchaseAttempt: Sendable, Equatable {
     case purchased
     case soldOut
-    /// Someone else changed the row first (optimistic version mismatch); try again.
+    /// Someone else changed the row first (optimistic version mismatch, a `NOWAIT` lock held); try again.
     case conflict
     /// The item is not in the items table; nothing was touched.
     case noSuchItem
 }
 
-/// SQL every strategy shares: writing the order row.
+/// SQL every strategy shares: writing the order row, and asking whether an item exists.
 enum OrderSQL {
     static let insert = PreparedStatement(
         name: "insert_order",
@@ -38,6 +133,10 @@ enum OrderSQL {
     /// delivery may have committed just before its worker died.
     static let exists = PreparedStatement(name: "order_exists", sql: "SELECT 1 FROM orders WHERE request_id = $1")
 
+    /// Whether an item exists: asked by strategies whose buying statement cannot tell "no such item"
+    /// from "not enough stock" (only on the turned-away path).
+    static let itemExists = PreparedStatement(name: "item_exists", sql: "SELECT 1 FROM items WHERE id = $1")
+
     static func insertStep(_ request: PurchaseRequest) -> PostgresConnection.Step {
         .init(insert, insertParameters(request))
     }
@@ -47,6 +146,11 @@ enum OrderSQL {
             request.requestId.uuidString, request.runId.uuidString, String(request.itemId), String(request.buyerId),
             String(request.quantity), request.strategy.rawValue,
         ]
+    }
+
+    /// `.soldOut` when the item exists, `.noSuchItem` when it does not.
+    static func turnedAway(_ request: PurchaseRequest, on db: PostgresConnection) throws -> PurchaseAttempt {
+        try db.execute(itemExists, [String(request.itemId)]).rows.isEmpty ? .noSuchItem : .soldOut
     }
 }
 

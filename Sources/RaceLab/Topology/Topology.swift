@@ -4,6 +4,7 @@ import AMQP
 ///
 /// ```
 /// harness ──▶ (default exchange) ──▶ racelab.purchases   quorum, durable, x-delivery-limit, DLX racelab.dlx
+///                                    racelab.purchases.shard.0…7   the same, plus x-single-active-consumer
 ///                                        └─ rejected / over the delivery limit ─▶ racelab.dlx ─▶ racelab.purchases.dlq
 /// worker  ──▶ racelab.outcomes  (topic, key "run.<run id>") ──▶ each harness's own exclusive queue
 /// harness ──▶ racelab.control   (fanout)                    ──▶ each worker thread's own exclusive queue
@@ -25,6 +26,30 @@ public enum Topology {
     /// Header with the time a worker dead-lettered a request, nanoseconds since the Unix epoch.
     public static let deadLetteredAtHeader = "x-racelab-dead-lettered-at"
 
+    /// Shard queues of strategies that need one consumer per item at a time (`serialized`).
+    public static let shardCount = 8
+
+    /// The shard queue serving `itemId`: `racelab.purchases.shard.<item mod shards>`.
+    public static func shardQueue(forItem itemId: Int64) -> String {
+        shardQueue(Int((itemId % Int64(shardCount) + Int64(shardCount)) % Int64(shardCount)))
+    }
+
+    public static func shardQueue(_ shard: Int) -> String { "\(purchases).shard.\(shard)" }
+
+    /// Every shard queue, in shard order.
+    public static var shardQueues: [String] { (0..<shardCount).map(shardQueue) }
+
+    /// The queue a request goes to, by what its strategy needs: `racelab.purchases`, or its item's shard.
+    public static func queue(for request: PurchaseRequest, delivery: StrategyTraits.Delivery) -> String {
+        switch delivery {
+        case .shared: purchases
+        case .serializedByItem: shardQueue(forItem: request.itemId)
+        }
+    }
+
+    /// Every queue requests wait in: `racelab.purchases` and the shard queues.
+    public static var requestQueues: [String] { [purchases] + shardQueues }
+
     /// The routing key of a run's outcomes.
     public static func outcomeKey(runId: String) -> String { "run.\(runId)" }
 
@@ -34,22 +59,28 @@ public enum Topology {
         try amqp.declareExchange(deadLetterExchange, type: "fanout")
         try amqp.declareQueue(deadLetters, durable: true, arguments: ["x-queue-type": .string("quorum")])
         try amqp.bindQueue(deadLetters, exchange: deadLetterExchange, routingKey: "")
-        do {
-            try amqp.declareQueue(
-                purchases,
-                durable: true,
-                arguments: [
-                    "x-queue-type": .string("quorum"),
-                    "x-delivery-limit": .int64(deliveryLimit),
-                    "x-dead-letter-exchange": .string(deadLetterExchange),
-                ]
-            )
-        } catch let error as AMQPError where error.kind == .preconditionFailed {
-            // The queue exists with other arguments (an older racelab declared it): use it as it is
-            // rather than refuse to work; deleting it gives the current arguments.
-            _ = try amqp.inspectQueue(purchases)
+        try declareRequestQueue(purchases, on: amqp)
+        for shard in shardQueues {
+            try declareRequestQueue(shard, singleActiveConsumer: true, on: amqp)
         }
         try amqp.declareExchange(outcomes, type: "topic")
         try amqp.declareExchange(control, type: "fanout")
+    }
+
+    /// Declares a queue requests wait in: quorum, durable, dead-lettering to `racelab.dlx` over the
+    /// delivery limit. A queue that exists with other arguments (an older racelab declared it) is used as
+    /// it is rather than refused; deleting it gives the current arguments.
+    private static func declareRequestQueue(_ name: String, singleActiveConsumer: Bool = false, on amqp: AMQPConnection) throws {
+        var arguments: [String: AMQPFieldValue] = [
+            "x-queue-type": .string("quorum"),
+            "x-delivery-limit": .int64(deliveryLimit),
+            "x-dead-letter-exchange": .string(deadLetterExchange),
+        ]
+        if singleActiveConsumer { arguments["x-single-active-consumer"] = .bool(true) }
+        do {
+            try amqp.declareQueue(name, durable: true, arguments: arguments)
+        } catch let error as AMQPError where error.kind == .preconditionFailed {
+            _ = try amqp.inspectQueue(name)
+        }
     }
 }

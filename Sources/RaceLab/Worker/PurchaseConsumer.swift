@@ -3,12 +3,14 @@ import Foundation
 import Logging
 import Postgres
 
-/// The loop of one consumer thread: take a request off `racelab.purchases`, settle it with its
-/// strategy, publish the outcome, ack — in that order, so nothing is acked before its COMMIT.
+/// The loop of one consumer thread: take a request off `racelab.purchases` (or a shard queue), settle
+/// it with its strategy, publish the outcome, ack — in that order, so nothing is acked before its COMMIT.
 ///
-/// Requests marked `gated` are held until the run's gate opens (a `GateSignal` on `racelab.control`),
-/// so all consumers of all workers start in the same instant. Connection failures are survived by
-/// reconnecting with backoff; unacked requests go back to the queue and are redelivered.
+/// What to do when is decided by a ``ConsumerStateMachine``; this thread owns the connections and
+/// carries out its actions. Requests marked `gated` are held until the run's gate opens (a `GateSignal`
+/// on `racelab.control`), so all consumers of all workers start in the same instant. Connection
+/// failures are survived by reconnecting with backoff; unacked requests go back to the queue and are
+/// redelivered.
 final class PurchaseConsumer: Sendable {
     private let configuration: WorkerConfiguration
     private let index: Int
@@ -51,33 +53,44 @@ final class PurchaseConsumer: Sendable {
         let controlQueue = try amqp.declareQueue("", durable: false, exclusive: true, autoDelete: true).name
         try amqp.bindQueue(controlQueue, exchange: Topology.control, routingKey: "")
         let controlTag = try amqp.consume(queue: controlQueue, noAck: true)
+        var shards: [String: Int] = [:]
         _ = try amqp.consume(queue: Topology.purchases)
+        // A shard's one active consumer needs no more in hand than one outcome batch; a smaller window
+        // also means fewer of its requests count a delivery each time its worker is killed.
+        try amqp.setPrefetch(UInt16(clamping: min(Int(configuration.prefetch), configuration.batchSize)))
+        // Every consumer stands by on every shard queue, each starting at another shard, so the first
+        // consumers to subscribe (the active ones) spread over the threads.
+        let offset = (Int(getpid()) &+ index) % Topology.shardCount
+        for step in 0..<Topology.shardCount {
+            let shard = (offset + step) % Topology.shardCount
+            shards[try amqp.consume(queue: Topology.shardQueue(shard))] = shard
+        }
         logger.debug("Consumer ready")
 
-        var session = Session(
+        var session = ConsumerSession(
             amqp: amqp,
             db: db,
             worker: "\(configuration.name)/\(index)",
             executor: PurchaseExecutor(policy: configuration.retryPolicy),
             logger: logger,
-            batchSize: configuration.batchSize
+            machine: ConsumerStateMachine(batchSize: configuration.batchSize, gateTimeoutSeconds: configuration.gateTimeoutSeconds)
         )
         while !stop.isRaised {
             // Settled requests wait for their outcomes and acks while more requests are ready at once;
             // the batch goes out before the consumer would block, or when it is full.
-            var delivery = session.hasUnsent ? try amqp.nextDelivery(timeout: .zero) : nil
-            if delivery == nil || session.unsentCount >= configuration.batchSize {
+            var delivery = session.machine.hasUnsent ? try amqp.nextDelivery(timeout: .zero) : nil
+            if delivery == nil || session.machine.isFull {
                 try session.flush()
             }
             if delivery == nil { delivery = try amqp.nextDelivery(timeout: .seconds(1)) }
             guard let delivery else {
-                try session.releaseExpiredHolds(olderThan: configuration.gateTimeoutSeconds)
+                try session.perform(session.machine.tick(now: WallClock.nanoseconds()))
                 continue
             }
             if delivery.consumerTag == controlTag {
                 try session.handleControl(delivery)
             } else {
-                try session.handleRequest(delivery)
+                try session.handleRequest(delivery, shard: shards[delivery.consumerTag])
             }
         }
         try? session.flush()
@@ -85,199 +98,185 @@ final class PurchaseConsumer: Sendable {
     }
 }
 
-/// The state of one connected consumer: its connections, held (gated) requests and opened gates.
-private struct Session {
+/// One connected consumer: its connections, its state machine, and what carrying out the machine's
+/// actions needs (the raw deliveries, the strategies loaded, the shards fenced).
+private struct ConsumerSession {
     let amqp: AMQPConnection
     let db: PostgresConnection
     let worker: String
     let executor: PurchaseExecutor
     let logger: Logger
+    var machine: ConsumerStateMachine
     let codec = MessageCodec()
+    var resolver = StrategyResolver()
+    /// Deliveries received and not yet acked, by tag: their bodies and headers go into dead letters.
+    var raw: [UInt64: AMQPDelivery] = [:]
+    /// Shards this session serves as the fenced owner (see ``fence(shard:)``).
+    var fenced: Set<Int> = []
 
-    /// Requests waiting for their run's gate, in arrival order.
-    var held: [(delivery: AMQPDelivery, request: PurchaseRequest, since: UInt64)] = []
-    /// Runs whose gate has opened, most recent last (bounded).
-    var openedRuns: [UUID] = []
-    /// Outcomes of settled requests not yet published, in settling order.
-    var unsentOutcomes: [OutcomeMessage] = []
-    /// Delivery tags settled (outcome decided, committed) but not yet acked, in settling order.
-    var unacked: [UInt64] = []
-    /// Delivery tags received and neither settled nor acked: held, waiting in a batch, or in hand.
-    /// A `basic.ack multiple` must never reach below any of them.
-    var unsettled: Set<UInt64> = []
-    /// `batched` requests waiting to be settled together, by item, in arrival order.
-    var batches: [Int64: [(delivery: AMQPDelivery, request: PurchaseRequest)]] = [:]
-    /// Requests per batched transaction, and settled requests per outcome/ack batch.
-    let batchSize: Int
-
-    var hasUnsent: Bool { !unacked.isEmpty || !batches.isEmpty }
-    var unsentCount: Int { unacked.count }
-
-    /// Publishes the outcomes of the settled requests (one message per run: an object for one
-    /// outcome, an array for more), then acks them — outcome before ack, as for one.
-    ///
-    /// Settles the waiting batches first. One `basic.ack multiple` covers them all unless a request
-    /// not yet settled (held for its gate, say) has a lower tag, which it would ack too; then each is
-    /// acked alone.
-    mutating func flush() throws {
-        for item in batches.keys.sorted() { try settleBatch(of: item) }
-        guard let highest = unacked.max() else { return }
-        var start = unsentOutcomes.startIndex
-        while start < unsentOutcomes.endIndex {
-            let runId = unsentOutcomes[start].runId
-            var end = start + 1
-            while end < unsentOutcomes.endIndex && unsentOutcomes[end].runId == runId { end += 1 }
-            let batch = unsentOutcomes[start..<end]
-            try publishOutcomes(body: batch.count == 1 ? try codec.encode(batch[start]) : try codec.encode(Array(batch)), runId: runId)
-            start = end
-        }
-        if unsettled.allSatisfy({ $0 > highest }) {
-            try amqp.ack(highest, multiple: true)
-        } else {
-            for tag in unacked { try amqp.ack(tag) }
-        }
-        unsentOutcomes.removeAll(keepingCapacity: true)
-        unacked.removeAll(keepingCapacity: true)
+    init(amqp: AMQPConnection, db: PostgresConnection, worker: String, executor: PurchaseExecutor, logger: Logger, machine: ConsumerStateMachine) {
+        self.amqp = amqp
+        self.db = db
+        self.worker = worker
+        self.executor = executor
+        self.logger = logger
+        self.machine = machine
     }
 
     mutating func handleControl(_ delivery: AMQPDelivery) throws {
         guard let signal = try? codec.decode(GateSignal.self, from: delivery.body), signal.kind == .open else { return }
-        // The harness repeats the signal while its run lasts; remember each run once.
-        if !openedRuns.contains(signal.runId) {
-            openedRuns.append(signal.runId)
-            if openedRuns.count > 64 { openedRuns.removeFirst(openedRuns.count - 64) }
-        }
-        // One at a time, so `held` always lists every request received and not yet settled.
-        while let index = held.firstIndex(where: { $0.request.runId == signal.runId }) {
-            let entry = held.remove(at: index)
-            try settle(entry.delivery, entry.request)
-        }
+        try perform(machine.gateOpened(runId: signal.runId))
     }
 
-    mutating func handleRequest(_ delivery: AMQPDelivery) throws {
-        unsettled.insert(delivery.deliveryTag)
+    mutating func handleRequest(_ delivery: AMQPDelivery, shard: Int?) throws {
+        let seen = ConsumerStateMachine.Delivery(tag: delivery.deliveryTag, redelivered: delivery.redelivered, shard: shard)
+        raw[delivery.deliveryTag] = delivery
         guard delivery.body.count <= Topology.maxMessageBytes else {
-            try deadLetter(delivery, reason: "message too large (\(delivery.body.count) bytes > \(Topology.maxMessageBytes))", request: nil)
+            try perform(
+                machine.rejected(seen, reason: "message too large (\(delivery.body.count) bytes > \(Topology.maxMessageBytes))", request: nil)
+            )
             return
         }
         let request: PurchaseRequest
         do {
             request = try PurchaseRequest(json: delivery.body)
         } catch {
-            try deadLetter(delivery, reason: error.reason, request: nil)
+            try perform(machine.rejected(seen, reason: error.reason, request: nil))
             return
         }
         if let problem = request.validationProblem {
-            try deadLetter(delivery, reason: problem, request: request)
+            try perform(machine.rejected(seen, reason: problem, request: request))
             return
         }
-        if request.gated && !openedRuns.contains(request.runId) {
-            held.append((delivery, request, WallClock.nanoseconds()))
-            return
-        }
-        try settle(delivery, request)
-    }
-
-    /// Serves held requests whose gate never opened (their harness died), so none is stranded.
-    mutating func releaseExpiredHolds(olderThan seconds: Double) throws {
-        let cutoff = WallClock.nanoseconds() &- UInt64(seconds * 1e9)
-        while let first = held.first, first.since < cutoff {
-            held.removeFirst()
-            logger.warning("Gate never opened; serving held request", metadata: ["lab.run": "\(first.request.runId)"])
-            try settle(first.delivery, first.request)
-        }
-    }
-
-    private mutating func settle(_ delivery: AMQPDelivery, _ request: PurchaseRequest) throws {
-        if request.strategy == .batched && batchSize > 1 {
-            batches[request.itemId, default: []].append((delivery, request))
-            if batches[request.itemId]?.count ?? 0 >= batchSize { try settleBatch(of: request.itemId) }
-            return
-        }
-        try record(delivery, request, try executor.settle(request, redelivered: delivery.redelivered, on: db))
-    }
-
-    /// Settles the waiting `batched` requests for `item` in one transaction; if that fails (a duplicate
-    /// request id, a deadlock), each on its own instead.
-    private mutating func settleBatch(of item: Int64) throws {
-        guard let batch = batches.removeValue(forKey: item), !batch.isEmpty else { return }
-        let attempts: [PurchaseAttempt]
+        let strategy: any PurchaseStrategy
         do {
-            attempts = try BatchedStrategy().attempt(batch: batch.map { ($0.request, $0.delivery.redelivered) }, on: db)
-        } catch let error as PostgresError where PurchaseExecutor.classify(error) != .connectionLost {
-            logger.debug("Batch failed; settling its requests one by one", metadata: ["lab.error": "\(error.message)"])
-            for entry in batch {
-                try record(entry.delivery, entry.request, try executor.settle(entry.request, redelivered: entry.delivery.redelivered, on: db))
-            }
+            strategy = try resolver.strategy(for: request, on: db)
+        } catch let unknown as StrategyResolver.Unknown {
+            try perform(machine.rejected(seen, reason: unknown.reason, request: request))
             return
         }
-        for (entry, attempt) in zip(batch, attempts) {
-            let settlement: PurchaseExecutor.Settlement =
-                switch attempt {
-                case .purchased: .init(outcome: .purchased, retries: 0, error: nil)
-                case .soldOut, .conflict: .init(outcome: .soldOut, retries: 0, error: nil)
-                case .noSuchItem: .init(outcome: .deadLettered, retries: 0, error: "item \(item) does not exist")
+        try perform(machine.received(seen, request, batches: strategy.traits.batches, now: WallClock.nanoseconds()))
+    }
+
+    /// Settles the waiting batches, then publishes the settled outcomes and acks them.
+    mutating func flush() throws {
+        try perform(machine.settleWaitingBatches())
+        try perform(machine.publishSettled())
+    }
+
+    /// Carries out the machine's actions in order, with the actions they lead to.
+    mutating func perform(_ actions: [ConsumerStateMachine.Action]) throws {
+        for action in actions {
+            switch action {
+            case .settle(let delivery, let request):
+                let strategy = try resolver.strategy(for: request, on: db)
+                if let shard = delivery.shard { try fence(shard: shard) }
+                let settlement = try executor.settle(request, with: strategy, redelivered: delivery.redelivered, on: db)
+                try perform(machine.settled(delivery, request, outcome: outcome(of: request, settlement)))
+            case .settleBatch(let deliveries, let requests):
+                guard let first = requests.first else { continue }
+                let strategy = try resolver.strategy(for: first, on: db)
+                if let shard = deliveries.first?.shard { try fence(shard: shard) }
+                let entries = zip(requests, deliveries).map { BatchEntry(request: $0, redelivered: $1.redelivered) }
+                let settlements = try executor.settle(batch: entries, with: strategy, on: db)
+                for (index, settlement) in settlements.enumerated() {
+                    try perform(machine.settled(deliveries[index], requests[index], outcome: outcome(of: requests[index], settlement)))
                 }
-            try record(entry.delivery, entry.request, settlement)
+            case .deadLetter(let delivery, let reason, let request):
+                try deadLetter(delivery, reason: reason, request: request)
+                machine.deadLettered(delivery)
+            case .publish(let runId, let outcomes):
+                let body = outcomes.count == 1 ? try codec.encode(outcomes[0]) : try codec.encode(outcomes)
+                try publishOutcomes(body: body, runId: runId)
+            case .ack(let tag, let multiple):
+                try amqp.ack(tag, multiple: multiple)
+                if multiple {
+                    raw = raw.filter { $0.key > tag }
+                } else {
+                    raw[tag] = nil
+                }
+            }
         }
     }
 
-    /// Queues the outcome of a settled request; it is published and the request acked at the next flush.
-    private mutating func record(_ delivery: AMQPDelivery, _ request: PurchaseRequest, _ settlement: PurchaseExecutor.Settlement) throws {
-        if settlement.outcome == .deadLettered {
-            try deadLetter(delivery, reason: settlement.error ?? "cannot be served", request: request)
-            return
-        }
-        let outcome = OutcomeMessage(
+    private func outcome(of request: PurchaseRequest, _ settlement: PurchaseExecutor.Settlement) -> OutcomeMessage {
+        logger.trace("Purchase settled", metadata: ["lab.strategy": "\(request.strategy.rawValue)", "lab.outcome": "\(settlement.outcome.rawValue)"])
+        return OutcomeMessage(
             requestId: request.requestId,
             runId: request.runId,
             itemId: request.itemId,
             strategy: request.strategy,
             outcome: settlement.outcome,
             retries: settlement.retries,
+            aborts: settlement.aborts,
             worker: worker,
             finishedAt: WallClock.nanoseconds(),
             error: settlement.error
         )
-        unsentOutcomes.append(outcome)
-        unacked.append(delivery.deliveryTag)
-        unsettled.remove(delivery.deliveryTag)
-        logger.trace("Purchase settled", metadata: ["lab.strategy": "\(request.strategy.rawValue)", "lab.outcome": "\(settlement.outcome.rawValue)"])
     }
+
+    /// Makes this session the only one in the database serving `shard`, once per session: the broker
+    /// hands a shard to one consumer at a time, but a consumer killed a moment ago may still have a
+    /// transaction in the server. Any other session holding the shard's advisory lock is terminated
+    /// (waiting up to 10 s until it is gone, its transaction committed or rolled back), then the lock is
+    /// taken and kept for as long as this session lives. Blocks.
+    ///
+    /// - Throws: `HarnessError` when the lock is still held after that (the message is redelivered
+    ///   once this consumer reconnects); `PostgresError` when the connection is lost.
+    private mutating func fence(shard: Int) throws {
+        guard !fenced.contains(shard) else { return }
+        let keys = [String(Self.fenceNamespace), String(shard)]
+        _ = try db.execute(Self.terminateHolders, keys)
+        guard try db.execute(Self.takeFence, keys).scalar == "t" else {
+            throw HarnessError(message: "shard \(shard) is still held by another database session; reconnecting")
+        }
+        fenced.insert(shard)
+        logger.debug("Serving a shard queue", metadata: ["lab.shard": "\(shard)"])
+    }
+
+    /// The first key of the shards' advisory locks (the second is the shard number).
+    static let fenceNamespace: Int32 = 7_262_112
+    static let terminateHolders = PreparedStatement(
+        name: "fence_terminate",
+        sql: """
+            SELECT pg_terminate_backend(pid, 10000) FROM pg_locks
+            WHERE locktype = 'advisory' AND classid = $1::integer::oid AND objid = $2::integer::oid AND objsubid = 2
+              AND granted AND pid <> pg_backend_pid()
+            """
+    )
+    static let takeFence = PreparedStatement(name: "fence_take", sql: "SELECT pg_try_advisory_lock($1::integer, $2::integer)")
 
     /// Moves a request the worker cannot serve to the dead-letter queue, with the reason in a header,
     /// and tells its harness. The copy is confirmed before the original is acked, so a crash in between
     /// leaves the request on the queue (at worst dead-lettered twice), never lost.
-    private mutating func deadLetter(_ delivery: AMQPDelivery, reason: String, request: PurchaseRequest?) throws {
+    private mutating func deadLetter(_ delivery: ConsumerStateMachine.Delivery, reason: String, request: PurchaseRequest?) throws {
         logger.info("Dead-lettering a request", metadata: ["lab.reason": "\(reason)"])
-        var properties = delivery.properties
+        let original = raw[delivery.tag]
+        var properties = original?.properties ?? AMQPMessageProperties()
         properties.persistent = true
         properties.headers[Topology.reasonHeader] = .string(reason)
         properties.headers[Topology.workerHeader] = .string(worker)
         properties.headers[Topology.deadLetteredAtHeader] = .int64(Int64(clamping: WallClock.nanoseconds()))
-        try amqp.publish(exchange: Topology.deadLetterExchange, routingKey: Topology.deadLetters, body: delivery.body, properties: properties)
+        var body = original?.body ?? []
+        if original == nil, let request { body = try codec.encode(request) }
+        try amqp.publish(exchange: Topology.deadLetterExchange, routingKey: Topology.deadLetters, body: body, properties: properties)
         try amqp.waitForConfirms(timeout: .seconds(10))
         if let request {
-            try publish(
-                OutcomeMessage(
-                    requestId: request.requestId,
-                    runId: request.runId,
-                    itemId: request.itemId,
-                    strategy: request.strategy,
-                    outcome: .deadLettered,
-                    retries: 0,
-                    worker: worker,
-                    finishedAt: WallClock.nanoseconds(),
-                    error: reason
-                )
+            let outcome = OutcomeMessage(
+                requestId: request.requestId,
+                runId: request.runId,
+                itemId: request.itemId,
+                strategy: request.strategy,
+                outcome: .deadLettered,
+                retries: 0,
+                worker: worker,
+                finishedAt: WallClock.nanoseconds(),
+                error: reason
             )
+            try publishOutcomes(body: try codec.encode(outcome), runId: request.runId)
         }
-        try amqp.ack(delivery.deliveryTag)
-        unsettled.remove(delivery.deliveryTag)
-    }
-
-    private func publish(_ outcome: OutcomeMessage) throws {
-        try publishOutcomes(body: try codec.encode(outcome), runId: outcome.runId)
+        try amqp.ack(delivery.tag)
+        raw[delivery.tag] = nil
     }
 
     private func publishOutcomes(body: [UInt8], runId: UUID) throws {

@@ -1,6 +1,8 @@
+import Postgres
+
 /// One knob of a `MatrixCell`, by the name specs and `racelab compare --match-ignoring` use.
 public enum CellKnob: String, Sendable, CaseIterable, Codable {
-    case strategy, buyers, stock, items, workers, consumers, thinkMs
+    case strategy, buyers, stock, items, workers, consumers, thinkMs, isolation
 
     /// The knob's value in `cell`, as text.
     public func value(in cell: MatrixCell) -> String {
@@ -12,19 +14,21 @@ public enum CellKnob: String, Sendable, CaseIterable, Codable {
         case .workers: "\(cell.workers)"
         case .consumers: "\(cell.consumers)"
         case .thinkMs: "\(cell.thinkMs)"
+        case .isolation: cell.isolation.rawValue
         }
     }
 
     /// The knob's value in `cell` as a number (the strategy's position for `strategy`).
     func number(in cell: MatrixCell) -> Int {
         switch self {
-        case .strategy: StrategyName.allCases.firstIndex(of: cell.strategy) ?? 0
+        case .strategy: StrategyName.builtIn.firstIndex(of: cell.strategy) ?? StrategyName.builtIn.count
         case .buyers: cell.buyers
         case .stock: cell.stock
         case .items: cell.items
         case .workers: cell.workers
         case .consumers: cell.consumers
         case .thinkMs: cell.thinkMs
+        case .isolation: IsolationLevel.allCases.firstIndex(of: cell.isolation) ?? 0
         }
     }
 
@@ -39,6 +43,7 @@ public enum CellKnob: String, Sendable, CaseIterable, Codable {
         case .workers: copy.workers = 0
         case .consumers: copy.consumers = 0
         case .thinkMs: copy.thinkMs = 0
+        case .isolation: copy.isolation = .readCommitted
         }
         return copy
     }
@@ -53,14 +58,17 @@ public enum CellKnob: String, Sendable, CaseIterable, Codable {
         case .workers: "w=\(cell.workers)"
         case .consumers: "c=\(cell.consumers)"
         case .thinkMs: "t=\(cell.thinkMs)"
+        case .isolation: "iso=\(cell.isolation.abbreviation)"
         }
     }
 }
 
 extension MatrixCell {
-    /// The label without the strategy: `b=100 s=1 i=1 w=4 c=4 t=5`, naming the stampede every strategy faced.
+    /// The label without the strategy: `b=100 s=1 i=1 w=4 c=4 t=5`, naming the stampede every strategy
+    /// faced; ` iso=rr` follows when the cell ran off read committed.
     public var stampedeLabel: String {
-        CellKnob.allCases.dropFirst().map { $0.shortLabel(in: self) }.joined(separator: " ")
+        CellKnob.allCases.dropFirst().filter { $0 != .isolation || isolation != .readCommitted }.map { $0.shortLabel(in: self) }
+            .joined(separator: " ")
     }
 
     /// The knobs whose values differ between this cell and `other`.

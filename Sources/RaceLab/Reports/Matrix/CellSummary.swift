@@ -5,6 +5,10 @@ public struct CellSummary: Sendable, Equatable, Codable {
     public var count: Int
     public var sold: SampleSummary
     public var oversold: SampleSummary
+    /// Units left unsold while buyers were turned away (see `RunReport.undersold`).
+    public var undersold: SampleSummary
+    /// Transactions the server aborted (40001, 40P01).
+    public var aborts: SampleSummary
     public var throughputPerSec: SampleSummary
     public var p50: SampleSummary
     public var p99: SampleSummary
@@ -21,6 +25,8 @@ public struct CellSummary: Sendable, Equatable, Codable {
         self.count = reports.count
         self.sold = SampleSummary(reports.map { Double($0.sold) })
         self.oversold = SampleSummary(reports.map { Double($0.oversold) })
+        self.undersold = SampleSummary(reports.map { Double($0.undersold) })
+        self.aborts = SampleSummary(reports.map { Double($0.aborts) })
         self.throughputPerSec = SampleSummary(reports.map(\.throughputPerSec))
         self.p50 = SampleSummary(reports.map(\.latencyMs.p50))
         self.p99 = SampleSummary(reports.map(\.latencyMs.p99))

@@ -3,7 +3,7 @@ extension MatrixReport {
     static let csvHeader = [
         "matrixRunId", "name", "strategy", "buyers", "stock", "items", "workers", "consumers", "thinkMs", "repetition", "seed",
         "sold", "oversold", "finalStock", "purchased", "soldOut", "gaveUp", "failed", "deadLettered", "indeterminate", "retries",
-        "p50Ms", "p90Ms", "p99Ms", "maxMs", "throughputPerSec", "durationSec", "violations",
+        "p50Ms", "p90Ms", "p99Ms", "maxMs", "throughputPerSec", "durationSec", "violations", "isolation", "undersold", "aborts",
     ]
 
     /// `runs.csv`: a header row, then one row per stampede in cell and repetition order.
@@ -21,6 +21,7 @@ extension MatrixReport {
                     "\(r.outcomes.purchased)", "\(r.outcomes.soldOut)", "\(r.outcomes.gaveUp)", "\(r.outcomes.failed)",
                     "\(r.outcomes.deadLettered)", "\(r.outcomes.indeterminate)", "\(r.retries)", "\(r.latencyMs.p50)", "\(r.latencyMs.p90)",
                     "\(r.latencyMs.p99)", "\(r.latencyMs.max)", "\(r.throughputPerSec)", "\(r.durationSec)", "\(r.violations.count)",
+                    c.isolation.rawValue, "\(r.undersold)", "\(r.aborts)",
                 ]
             )
         }

@@ -33,11 +33,11 @@ extension MatrixReport {
             html.append("<h3>\(s.stampedeLabel.htmlEscaped)</h3>")
             html.append(
                 "<p>\(s.buyers) buyers, \(s.items) item(s) × \(s.stock) stock, \(s.workers) worker(s) × \(s.consumers) consumers, "
-                    + "think \(s.thinkMs) ms</p>"
+                    + "think \(s.thinkMs) ms, isolation \(s.isolation.rawValue)</p>"
             )
             html.append(
                 "<table class=\"results\"><thead><tr><th>strategy</th><th>runs</th><th>sold / stock</th><th>oversold (mean)</th>"
-                    + "<th>req/s</th><th>p50 ms</th><th>p99 ms</th><th>violations</th></tr></thead><tbody>"
+                    + "<th>undersold (mean)</th><th>aborts (mean)</th><th>req/s</th><th>p50 ms</th><th>p99 ms</th><th>violations</th></tr></thead><tbody>"
             )
             for summary in group.cells {
                 let loud = summary.oversold.mean > 0 || summary.runsWithViolations > 0
@@ -46,6 +46,7 @@ extension MatrixReport {
                         + "\(summary.cell.strategy.rawValue.htmlEscaped)</td><td>\(summary.count)</td>"
                         + "<td>\(summary.sold.formatted(digits: 1).htmlEscaped) / \(summary.initialStock)</td>"
                         + "<td>\(summary.oversold.formatted(digits: 1).htmlEscaped)</td>"
+                        + "<td>\(summary.undersold.formatted(digits: 1).htmlEscaped)</td><td>\(summary.aborts.formatted(digits: 0).htmlEscaped)</td>"
                         + "<td>\(summary.throughputPerSec.formatted(digits: 0).htmlEscaped)</td>"
                         + "<td>\(summary.p50.formatted(digits: 1).htmlEscaped)</td><td>\(summary.p99.formatted(digits: 1).htmlEscaped)</td>"
                         + "<td>\(Self.violationText(summary).htmlEscaped)</td></tr>"

@@ -20,15 +20,19 @@ extension MatrixReport {
             lines.append("")
             lines.append(
                 "\(group.stampede.buyers) buyers, \(group.stampede.items) item(s) × \(group.stampede.stock) stock, "
-                    + "\(group.stampede.workers) worker(s) × \(group.stampede.consumers) consumers, think \(group.stampede.thinkMs) ms"
+                    + "\(group.stampede.workers) worker(s) × \(group.stampede.consumers) consumers, think \(group.stampede.thinkMs) ms, "
+                    + "isolation \(group.stampede.isolation.rawValue)"
             )
             lines.append("")
-            lines.append("| strategy | runs | sold / stock | oversold (mean) | req/s | p50 ms | p99 ms | violations |")
-            lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+            lines.append(
+                "| strategy | runs | sold / stock | oversold (mean) | undersold (mean) | aborts (mean) | req/s | p50 ms | p99 ms | violations |"
+            )
+            lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
             for summary in group.cells {
                 lines.append(
                     "| \(summary.cell.strategy.rawValue) | \(summary.count) | \(summary.sold.formatted(digits: 1)) / \(summary.initialStock) "
-                        + "| \(summary.oversold.formatted(digits: 1)) | \(summary.throughputPerSec.formatted(digits: 0)) "
+                        + "| \(summary.oversold.formatted(digits: 1)) | \(summary.undersold.formatted(digits: 1)) "
+                        + "| \(summary.aborts.formatted(digits: 0)) | \(summary.throughputPerSec.formatted(digits: 0)) "
                         + "| \(summary.p50.formatted(digits: 1)) | \(summary.p99.formatted(digits: 1)) | \(Self.violationText(summary)) |"
                 )
             }

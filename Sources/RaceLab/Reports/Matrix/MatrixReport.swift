@@ -60,12 +60,23 @@ public struct MatrixReport: Sendable {
             let broken = runs.filter { !$0.report.violations.isEmpty }
             if !oversold.isEmpty {
                 let worst = oversold.map(\.report.oversold).max() ?? 0
-                let locked = strategy.isLocked ? " — a locked strategy should never oversell: look for a bug" : ""
+                let exact = StrategyCatalog.builtIn(strategy)?.traits.expectation == .exact
+                let locked = exact ? " — this strategy should never oversell: look for a bug" : ""
                 notes.append("\(strategy.rawValue) oversold in \(oversold.count) of \(runs.count) runs (by up to \(worst))\(locked).")
             } else if !broken.isEmpty {
                 notes.append("\(strategy.rawValue) broke invariants in \(broken.count) of \(runs.count) runs without overselling.")
             } else {
                 notes.append("\(strategy.rawValue) never oversold in \(runs.count) runs and kept every invariant.")
+            }
+        }
+        for strategy in strategies {
+            let runs = record.entries.filter { $0.cell.strategy == strategy }
+            let undersold = runs.filter { $0.report.undersold > 0 }
+            if !undersold.isEmpty {
+                let worst = undersold.map(\.report.undersold).max() ?? 0
+                notes.append(
+                    "\(strategy.rawValue) undersold in \(undersold.count) of \(runs.count) runs (up to \(worst) units left while buyers were turned away)."
+                )
             }
         }
         let indeterminate = record.entries.filter { $0.report.outcomes.indeterminate > 0 }
@@ -104,12 +115,13 @@ public struct MatrixReport: Sendable {
 
     /// One colour per strategy, the same in every chart.
     static func colour(of strategy: StrategyName) -> String {
-        switch strategy {
-        case .naive: "#d62728"
-        case .pessimistic: "#1f77b4"
-        case .optimistic: "#2ca02c"
-        case .advisory: "#9467bd"
-        case .batched: "#8c564b"
-        }
+        let builtIn = [
+            StrategyName.naive: "#d62728", .pessimistic: "#1f77b4", .optimistic: "#2ca02c", .advisory: "#9467bd", .batched: "#8c564b",
+            .atomic: "#17becf", .nowait: "#ff7f0e", .skipLocked: "#bcbd22", .serialized: "#e377c2",
+        ]
+        if let colour = builtIn[strategy] { return colour }
+        // A strategy from a file: a grey shade of its own, stable for its name.
+        let shade = strategy.rawValue.utf8.reduce(UInt32(7)) { $0 &* 31 &+ UInt32($1) } % 5
+        return ["#7f7f7f", "#5f5f5f", "#9f9f9f", "#3f3f3f", "#afafaf"][Int(shade)]
     }
 }

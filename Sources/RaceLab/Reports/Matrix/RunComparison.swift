@@ -13,6 +13,7 @@ public struct RunComparison: Sendable {
         case p99
         case oversold
         case sold
+        case undersold
 
         /// Smallest relative change that can count as real, however small p is.
         public var floor: Double { self == .p99 ? 0.20 : 0.10 }
@@ -24,6 +25,7 @@ public struct RunComparison: Sendable {
             case .p99: "p99 ms"
             case .oversold: "oversold"
             case .sold: "sold"
+            case .undersold: "undersold"
             }
         }
 
@@ -31,7 +33,7 @@ public struct RunComparison: Sendable {
         /// repetitions (1, 1, 1 against 0, 0, 0) must not look infinitely certain.
         var minimumStandardDeviation: Double {
             switch self {
-            case .oversold, .sold: 0.5
+            case .oversold, .sold, .undersold: 0.5
             case .throughputPerSec, .p99: 0
             }
         }
@@ -42,6 +44,7 @@ public struct RunComparison: Sendable {
             case .p99: report.latencyMs.p99
             case .oversold: Double(report.oversold)
             case .sold: Double(report.sold)
+            case .undersold: Double(report.undersold)
             }
         }
     }
