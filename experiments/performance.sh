@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Re-measures the README's performance table (issue 6), side by side on this machine:
-#   1. racelab bench: pessimistic, 20,000 buyers of one hot item, 1 worker x 4 consumers vs pgbench -c 4;
+#   1. racelab bench: pessimistic, 20,000 buyers of one hot item, 1 worker x 4 consumers vs pgbench -c 4
+#      on pessimistic's own SQL in its two round trips (and its ceiling: everything in one round trip);
 #   2. the same at 16 sessions (4 workers x 4 consumers vs pgbench -c 16);
-#   3. racelab bench --strategy batched: how far past one transaction per purchase batching goes;
+#   3. racelab bench --strategy batched: against pgbench granting a full batch per transaction;
 #   4. the Python reference stack (pika + psycopg2, 4 processes) vs racelab on the same stampede;
 #   5. --strategy all at full speed: 20,000 buyers for a stock of 5,000 — the locked strategies must sell exactly 5,000;
 #   6. the harness's peak memory at 100,000 buyers (GNU time);
@@ -22,7 +23,7 @@ echo
 echo "== 2. pipeline vs pgbench, pessimistic, 16 sessions"
 "$racelab" bench --rounds "$rounds" --workers 4 --consumers 4 --no-pipelined-pgbench
 echo
-echo "== 3. batched vs pgbench (one transaction per purchase), 4 sessions"
+echo "== 3. batched vs pgbench (a batch of 16 per transaction), 4 sessions"
 "$racelab" bench --rounds "$rounds" --strategy batched --no-pipelined-pgbench
 echo
 echo "== 4. racelab vs the Python reference stack, 4 sessions"

@@ -31,7 +31,7 @@ struct BenchCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Consumer threads per worker; workers × consumers is the concurrency on the hot row.")
     var consumers: Int = 4
 
-    @Option(parsing: .unconditional, help: "Rounds of pipeline-then-pgbench.")
+    @Option(parsing: .unconditional, help: "Rounds of pipeline-then-pgbench (after one warm-up of each, not reported).")
     var rounds: Int = 3
 
     @Flag(help: "Skip the pipelined pgbench run (the server's ceiling, with pessimistic).")
@@ -106,7 +106,8 @@ struct BenchCommand: ParsableCommand {
             let data = strategy == "all" ? try encoder.encode(results) : try encoder.encode(results[0])
             print(String(decoding: data, as: UTF8.self))
         }
-        for result in results {
+        // A strategy that is meant to oversell (naive) breaks invariants as its result; any other that does is a failure.
+        for result in results where StrategyCatalog.builtIn(result.strategy)?.traits.expectation != .oversells {
             if let broken = result.rounds.first(where: { !$0.violations.isEmpty }) {
                 throw CLIError(message: "\(result.strategy) round \(broken.round): invariants broken: \(broken.violations[0])")
             }
@@ -134,6 +135,24 @@ struct BenchCommand: ParsableCommand {
         let sessions = script.clients == .one ? 1 : consumerThreads
         let plan = StampedePlan(buyers: buyers, items: 1, seed: configuration.seed)
         let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1)
+        // A warm-up of each side, not reported: the workers' statements get prepared, the server's caches
+        // and the broker's queues settle, so round 1 measures the same steady state as the others.
+        progress.update("\(strategy.name): warming up")
+        let warmUp = min(buyers, 2000)
+        _ = try runner.run(
+            strategy: strategy,
+            configuration: { var small = configuration; small.buyers = warmUp; return small }(),
+            plan: StampedePlan(buyers: warmUp, items: 1, seed: configuration.seed),
+            tick: { pool?.replaceDeadWorkers() }
+        )
+        try runner.resetItems(1, stock: keeping == .unitRows ? buyers + sessions : Self.hotStock, keeping: keeping)
+        _ = try pgbench.run(
+            script,
+            name: strategy.name.rawValue,
+            postgresURL: servers.postgresURL,
+            clients: sessions,
+            transactions: max(sessions, warmUp / script.purchasesPerTransaction)
+        )
         var rounds: [BenchReport.Round] = []
         for round in 1...self.rounds {
             let label = "\(strategy.name) round \(round)/\(self.rounds)"

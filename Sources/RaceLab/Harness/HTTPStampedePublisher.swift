@@ -35,6 +35,7 @@ struct HTTPStampedePublisher {
         var strategy: StrategyName
         var thinkMs: Int
         var gated: Bool
+        var isolation: IsolationLevel?
     }
 
     /// What the threads share: the next index and the first failure.
@@ -95,7 +96,8 @@ struct HTTPStampedePublisher {
                         quantity: request.quantity,
                         strategy: request.strategy,
                         thinkMs: request.thinkMs,
-                        gated: request.gated
+                        gated: request.gated,
+                        isolation: request.isolation
                     )
                     do {
                         let response = try connection.send(method: "POST", path: path, body: Array(try encoder.encode(body)))
