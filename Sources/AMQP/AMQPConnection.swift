@@ -11,7 +11,8 @@ import Darwin
 /// It owns a C connection, so it is not `Sendable`: create it, use it and drop it on one thread.
 /// Every method blocks the calling thread (network round trips, waits for frames), so call it from a
 /// dedicated thread, never from a Swift concurrency task. Heartbeats are serviced only inside calls:
-/// a consumer should call ``nextDelivery(timeout:)`` with a timeout of a second or two in a loop.
+/// a consumer should call ``nextDelivery(timeout:)`` with a timeout of a second or two in a loop, and
+/// wrap long work that does not use the connection in ``keepingAlive(_:)``.
 ///
 /// A channel-level error from the server (404, 406, 403…) closes the channel; the connection answers
 /// it, reopens channel 1 (restoring prefetch and confirm mode, but not consumers) and throws, so the
@@ -40,6 +41,8 @@ public final class AMQPConnection {
     var pendingHead = 0
     /// Consumer tag → queue, to name the queue when the server cancels a consumer.
     var consumers: [String: String] = [:]
+    /// Sends heartbeats while the owner thread is busy elsewhere (see ``keepingAlive(_:)``).
+    var heartbeatKeeper: HeartbeatKeeper?
 
     /// Connects over TCP, logs in with PLAIN and opens channel 1.
     ///
@@ -79,6 +82,7 @@ public final class AMQPConnection {
     public func close() {
         guard !destroyed else { return }
         destroyed = true
+        heartbeatKeeper?.retire()
         if closedError == nil {
             closedError = AMQPError(kind: .connectionClosed, message: "the connection to RabbitMQ at \(endpoint) was closed by this client")
             var shortTimeout = timeval(Duration.seconds(2))

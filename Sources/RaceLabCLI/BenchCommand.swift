@@ -141,7 +141,11 @@ struct BenchCommand: ParsableCommand {
         let warmUp = min(buyers, 2000)
         _ = try runner.run(
             strategy: strategy,
-            configuration: { var small = configuration; small.buyers = warmUp; return small }(),
+            configuration: {
+                var small = configuration
+                small.buyers = warmUp
+                return small
+            }(),
             plan: StampedePlan(buyers: warmUp, items: 1, seed: configuration.seed),
             tick: { pool?.replaceDeadWorkers() }
         )

@@ -6,12 +6,12 @@ extension LabOptions {
     /// Gets workers serving `racelab.purchases` and clears what an unfinished earlier run left there.
     ///
     /// With `count` > 0 it starts that many local worker processes (stopped by the caller through the
-    /// returned pool) and waits until all their consumers are attached; with 0 it checks that some
+    /// returned pool) and waits until all their consumers are subscribed — its own, each worker says so,
+    /// so consumers of others coming and going meanwhile do not matter; with 0 it checks that some
     /// worker is already consuming. Blocks; throws a one-line error when workers do not come up.
     func prepareWorkers(count: Int, consumers: Int, servers: LabServers, runner: StampedeRunner, logger: Logger) throws -> LocalWorkerPool? {
         var pool: LocalWorkerPool?
         if count > 0 {
-            let baseline = try runner.consumerCount()
             let started = try LocalWorkerPool(
                 executable: try RunCommand.executable(),
                 count: count,
@@ -23,12 +23,8 @@ extension LabOptions {
             )
             pool = started
             do {
-                try runner.waitForConsumers(atLeast: baseline + count * consumers, timeoutSeconds: 30) {
-                    // A worker that exits on its own will not come up; one killed by a signal is started again.
-                    if let problem = started.failure() { return problem }
-                    started.replaceDeadWorkers()
-                    return nil
-                }
+                // A worker that exits on its own will not come up; one killed by a signal is started again.
+                try started.waitUntilReady(timeoutSeconds: 30)
             } catch {
                 started.stop()
                 throw error

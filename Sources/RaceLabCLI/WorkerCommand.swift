@@ -32,6 +32,11 @@ struct WorkerCommand: ParsableCommand {
     @Flag(help: .hidden)
     var exitWithParent = false
 
+    /// Created (with this process's id in it) once every consumer is subscribed: how a harness that
+    /// started this worker knows it is ready, whatever other consumers come and go on the queues.
+    @Option(help: .hidden)
+    var readyFile: String?
+
     func validate() throws {
         guard (1...64).contains(consumers) else { throw ValidationError("--consumers must be in 1...64 (got \(consumers))") }
         guard (1...65_535).contains(prefetch) else { throw ValidationError("--prefetch must be in 1...65535 (got \(prefetch))") }
@@ -76,7 +81,10 @@ struct WorkerCommand: ParsableCommand {
             if stopSignalled != 0 || (exitWithParent && getppid() != parent) { worker.stop() }
         }
         watch.resume()
-        worker.start()
+        worker.start(ready: { [readyFile, logger] in
+            logger.info("Worker consuming", metadata: ["lab.queues": "\(Topology.requestQueues.count)"])
+            if let readyFile { ReadyFile.create(readyFile) }
+        })
         consumersStarted = 1
         logger.info("Worker serving", metadata: ["lab.consumers": "\(consumers)"])
         worker.wait()

@@ -43,6 +43,31 @@ struct AMQPConnectionTests {
         return deliveries
     }
 
+    /// A consumer busy elsewhere for several heartbeat intervals (a database lock wait) is dropped by
+    /// the broker, unless the work runs in `keepingAlive`.
+    @Test func workInKeepingAliveOutlastsHeartbeatIntervalsAndTheConnectionSurvives() async throws {
+        let endpoint = endpoint
+        /// Busy for six seconds on a connection with a one-second heartbeat interval (the broker gives up
+        /// on a silent client after a few seconds); whether the connection still works afterwards.
+        @Sendable func survives(keptAlive: Bool) throws -> Bool {
+            let connection = try AMQPConnection(endpoint: endpoint, heartbeatSeconds: 1, connectionName: "AMQPTests heartbeat")
+            defer { connection.close() }
+            if keptAlive {
+                connection.keepingAlive { Thread.sleep(forTimeInterval: 6) }
+            } else {
+                Thread.sleep(forTimeInterval: 6)
+            }
+            let queue = Self.uniqueName("heartbeat")
+            defer { try? connection.deleteQueue(queue) }
+            return (try? connection.declareQueue(queue, durable: false, exclusive: true, autoDelete: true)) != nil
+        }
+        async let keptAlive = onThread { try survives(keptAlive: true) }
+        async let silent = onThread { try survives(keptAlive: false) }
+        let (kept, dropped) = try await (keptAlive, silent)
+        #expect(kept)
+        #expect(!dropped)
+    }
+
     @Test func thousandPersistentPublishesAreAllConfirmedAndQueuedInAQuorumQueue() async throws {
         let queue = Self.uniqueName("confirms")
         let (unconfirmed, messageCount) = try await withConnection { connection in

@@ -1,3 +1,4 @@
+import Foundation
 import Postgres
 
 /// The lab's tables, created on first use by whoever gets there first.
@@ -5,6 +6,16 @@ import Postgres
 /// `orders.request_id` is unique: a redelivered request can never buy twice. There is deliberately no
 /// foreign key from orders to items: its `FOR KEY SHARE` lock would queue behind every `FOR UPDATE`
 /// on the hot row and blur what each strategy costs.
+///
+/// Two guards live in the database, so they hold for every strategy, built in or written in a file:
+/// - **The run fence.** A harness run resets its items with its run id in `items.run_id`; a trigger
+///   refuses (SQLSTATE ``staleRunState``) any order whose `run_id` is another run's, so a request an
+///   earlier run left queued, held or in flight can never buy this run's stock and fake a lost update
+///   in its report. The transaction that tried rolls back whole: its stock write goes with it.
+/// - **`racelab_request_bought(uuid)`**, the executor's probe before it answers a request "not
+///   bought": it inserts a placeholder order for the request id and undoes it at once. The unique
+///   index makes that insert wait for any other copy of the same request still in flight, so the
+///   answer is the request's real fate, whichever copy bought.
 public enum Schema {
     static let ddl = """
         CREATE TABLE IF NOT EXISTS items (
@@ -37,7 +48,41 @@ public enum Schema {
             source        text        NOT NULL,
             registered_at timestamptz NOT NULL DEFAULT clock_timestamp()
         );
+        CREATE OR REPLACE FUNCTION racelab_order_fence() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            owner uuid;
+        BEGIN
+            SELECT run_id INTO owner FROM items WHERE id = NEW.item_id;
+            IF owner IS NOT NULL AND owner <> NEW.run_id THEN
+                RAISE EXCEPTION 'request % of run % came after item % was reset for run %',
+                    NEW.request_id, NEW.run_id, NEW.item_id, owner USING ERRCODE = '\(staleRunState)';
+            END IF;
+            RETURN NEW;
+        END $$;
+        -- Only when missing: ALTER TABLE and CREATE TRIGGER lock the tables, and workers started in
+        -- the middle of a run (replacing killed ones) get here too.
+        DO $$ BEGIN
+            IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'items'::regclass AND attname = 'run_id') THEN
+                ALTER TABLE items ADD COLUMN run_id uuid;
+            END IF;
+            IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'orders'::regclass AND tgname = 'orders_run_fence') THEN
+                CREATE TRIGGER orders_run_fence BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION racelab_order_fence();
+            END IF;
+        END $$;
+        CREATE OR REPLACE FUNCTION racelab_request_bought(request uuid) RETURNS boolean LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO orders (request_id, run_id, item_id, buyer_id, quantity, strategy)
+            VALUES (request, '00000000-0000-0000-0000-000000000000', 0, 0, 0, '');
+            RAISE EXCEPTION USING ERRCODE = 'RL000';
+        EXCEPTION
+            WHEN unique_violation THEN RETURN true;
+            WHEN SQLSTATE 'RL000' THEN RETURN false;
+        END $$;
         """
+
+    /// The SQLSTATE of an order refused by the run fence: its request belongs to a run that is over,
+    /// because the item was reset for another run since (see ``reset(items:stock:keeping:run:on:)``).
+    public static let staleRunState = "RL001"
 
     /// The most unit rows a run of a unit-rows strategy may need (items × stock).
     public static let maxUnitRows = 2_000_000
@@ -53,13 +98,24 @@ public enum Schema {
     /// Empties the orders and sets items `1...items` to `stock` each, version 0; every other item is
     /// removed. With `.unitRows` stock, each item also gets `stock` free unit rows (and `items.stock`
     /// is left as it started); otherwise the unit rows are emptied.
-    public static func reset(items: Int, stock: Int, keeping: StrategyTraits.Stock = .itemRow, on db: PostgresConnection) throws {
+    ///
+    /// With a `run` id the items are fenced for that run (see the type's notes) until ``releaseFence(run:on:)``.
+    /// The tables are locked first in the order the strategies take them (unit rows, items, orders), so
+    /// a transaction of an earlier run still in flight finishes before the reset instead of deadlocking with it.
+    public static func reset(
+        items: Int,
+        stock: Int,
+        keeping: StrategyTraits.Stock = .itemRow,
+        run: UUID? = nil,
+        on db: PostgresConnection
+    ) throws {
         try db.transaction {
+            try db.execute("LOCK TABLE item_units, items, orders IN ACCESS EXCLUSIVE MODE")
             try db.execute("TRUNCATE orders, item_units")
             try db.execute("DELETE FROM items")
             try db.query(
-                "INSERT INTO items (id, stock, initial_stock, version) SELECT g, $2, $2, 0 FROM generate_series(1, $1::bigint) AS g",
-                [String(items), String(stock)]
+                "INSERT INTO items (id, stock, initial_stock, version, run_id) SELECT g, $2, $2, 0, $3::uuid FROM generate_series(1, $1::bigint) AS g",
+                [String(items), String(stock), run?.uuidString]
             )
             if keeping == .unitRows {
                 try db.query(
@@ -71,6 +127,12 @@ public enum Schema {
                 )
             }
         }
+    }
+
+    /// Lifts the fence of `run` from its items: a finished run's leftovers no longer matter to it, and
+    /// the API's purchases (another run) may buy the items again.
+    public static func releaseFence(run: UUID, on db: PostgresConnection) throws {
+        try db.query("UPDATE items SET run_id = NULL WHERE run_id = $1", [run.uuidString])
     }
 
     /// Creates or resets one item (stock, initial stock, version; its orders deleted), leaving every
@@ -86,7 +148,7 @@ public enum Schema {
             try db.query(
                 """
                 INSERT INTO items (id, stock, initial_stock, version) VALUES ($1, $2, $2, $3)
-                ON CONFLICT (id) DO UPDATE SET stock = EXCLUDED.stock, initial_stock = EXCLUDED.stock, version = EXCLUDED.version
+                ON CONFLICT (id) DO UPDATE SET stock = EXCLUDED.stock, initial_stock = EXCLUDED.stock, version = EXCLUDED.version, run_id = NULL
                 """,
                 [String(id), String(stock), String(version)]
             )

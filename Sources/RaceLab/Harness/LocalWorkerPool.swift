@@ -12,7 +12,7 @@ public final class LocalWorkerPool {
     /// Workers started again after they died.
     public private(set) var restarts = 0
 
-    /// Starts `count` workers of `consumers` threads each. Returns at once; see `StampedeRunner.waitForConsumers`.
+    /// Starts `count` workers of `consumers` threads each. Returns at once; see ``waitUntilReady(timeoutSeconds:)``.
     public init(
         executable: URL,
         count: Int,
@@ -39,14 +39,51 @@ public final class LocalWorkerPool {
     }
 
     private func spawn(log: URL, name: String) throws -> (process: Process, log: URL) {
+        let readyFile = Self.readyFile(log: log)
+        try? FileManager.default.removeItem(atPath: readyFile)
         let process = try LoggedProcess.start(
             launch.executable,
-            arguments: ["worker", "--consumers", String(launch.consumers), "--name", name, "--exit-with-parent"],
+            arguments: [
+                "worker", "--consumers", String(launch.consumers), "--name", name, "--exit-with-parent", "--ready-file", readyFile,
+            ],
             environment: launch.environment,
             log: log,
             what: "worker process"
         )
         return (process, log)
+    }
+
+    private static func readyFile(log: URL) -> String { log.deletingPathExtension().appendingPathExtension("ready").path }
+
+    /// Workers running now whose consumers have all subscribed (each says so in its ready file).
+    public var readyCount: Int {
+        processes.filter { entry in
+            entry.process.isRunning && ReadyFile.processIdentifier(at: Self.readyFile(log: entry.log)) == entry.process.processIdentifier
+        }.count
+    }
+
+    /// Workers started (and, after deaths, started again).
+    public var count: Int { processes.count }
+
+    /// Blocks until every worker of the pool is ready (see ``readyCount``), starting again the ones a
+    /// signal killed meanwhile.
+    ///
+    /// - Throws: `HarnessError` when a worker exits on its own, or when they are not all ready in time.
+    public func waitUntilReady(timeoutSeconds: Double) throws {
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        while true {
+            if let problem = failure() { throw HarnessError(message: problem) }
+            replaceDeadWorkers()
+            let ready = readyCount
+            if ready == processes.count { return }
+            guard Date() < deadline else {
+                throw HarnessError(
+                    message:
+                        "only \(ready) of \(processes.count) workers were consuming within \(Int(timeoutSeconds)) s; see their logs in \(processes[0].log.deletingLastPathComponent().path)"
+                )
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
     }
 
     /// Process ids of the workers running now (for CPU accounting).

@@ -64,11 +64,13 @@ public final class StampedeRunner {
     ///
     /// A reset that collides with a transaction still running (a worker finishing a request of an
     /// earlier run) and is chosen as a deadlock victim is tried again, a few times.
-    public func resetItems(_ items: Int, stock: Int, keeping: StrategyTraits.Stock = .itemRow) throws {
+    /// With a `run` id the items are fenced for that run: no other run's request can buy them until
+    /// the fence is released (see ``Schema``).
+    public func resetItems(_ items: Int, stock: Int, keeping: StrategyTraits.Stock = .itemRow, run: UUID? = nil) throws {
         var attempt = 0
         while true {
             do {
-                return try withDatabase { db in try Schema.reset(items: items, stock: stock, keeping: keeping, on: db) }
+                return try withDatabase { db in try Schema.reset(items: items, stock: stock, keeping: keeping, run: run, on: db) }
             } catch let error as PostgresError where PurchaseExecutor.classify(error) == .aborted && attempt < 5 {
                 attempt += 1
                 logger.notice("Resetting the items collided with another transaction; trying again", metadata: ["lab.error": "\(error.message)"])
@@ -146,10 +148,13 @@ public final class StampedeRunner {
         let runId = UUID()
         let traits = strategy.traits
         let isolation = configuration.isolation(for: strategy)
-        try resetItems(configuration.items, stock: configuration.stock, keeping: traits.stock)
+        // Fenced for this run: requests an earlier run left queued, held or in flight cannot buy its stock.
+        try resetItems(configuration.items, stock: configuration.stock, keeping: traits.stock, run: runId)
         let outcomeQueue = "\(Topology.outcomes).\(runId.uuidString)"
         try attachCollector(to: outcomeQueue, runId: runId)
         defer {
+            // After the observation (or a failure): the items are free for the API's purchases again.
+            try? Schema.releaseFence(run: runId, on: db)
             // Cancel first: deleting a queue under its consumer makes the broker cancel it, which the
             // next run would take for a lost connection.
             if let collectorTag { try? collector.cancel(consumerTag: collectorTag) }

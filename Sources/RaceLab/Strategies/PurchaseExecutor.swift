@@ -49,6 +49,8 @@ public struct PurchaseExecutor: Sendable {
         case lockNotAvailable
         /// The order for this request id exists already: a redelivery of a request that committed.
         case alreadyPurchased
+        /// The order was refused by the run fence: the request's run is over (``Schema/staleRunState``).
+        case staleRun
         /// The connection is gone: the request's fate is for a fresh connection to decide.
         case connectionLost
         case failed
@@ -69,6 +71,7 @@ public struct PurchaseExecutor: Sendable {
         case "40001", "40P01": return .aborted
         case "55P03": return .lockNotAvailable
         case "23505": return .alreadyPurchased
+        case Schema.staleRunState: return .staleRun
         default: return .failed
         }
     }
@@ -78,6 +81,9 @@ public struct PurchaseExecutor: Sendable {
     ///
     /// A `redelivered` request is first looked up in the orders: its earlier delivery may have committed
     /// just before its worker died, and then it has bought already, whatever the stock says now.
+    /// Every request the strategy did not buy for is looked up again before it is answered (waiting
+    /// for any other copy still in flight): a duplicate copy of a request that bought is answered
+    /// `purchased` too, with every strategy, whatever it read.
     ///
     /// - Throws: `PostgresError` only when the connection was lost; the caller reconnects and lets the
     ///   message be redelivered (idempotency on the request id makes that safe).
@@ -90,6 +96,14 @@ public struct PurchaseExecutor: Sendable {
         if redelivered, try !db.execute(OrderSQL.exists, [request.requestId.uuidString]).rows.isEmpty {
             return Settlement(outcome: .purchased)
         }
+        let settlement = try attempts(request, with: strategy, on: db)
+        guard settlement.outcome.mayHaveBoughtElsewhere else { return settlement }
+        guard try db.execute(OrderSQL.bought, [request.requestId.uuidString]).scalar == "t" else { return settlement }
+        return Settlement(outcome: .purchased, retries: settlement.retries, aborts: settlement.aborts)
+    }
+
+    /// The strategy's attempts at `request`, with retries, to the first final answer.
+    private func attempts(_ request: PurchaseRequest, with strategy: any PurchaseStrategy, on db: PostgresConnection) throws -> Settlement {
         let isolation = request.isolation ?? strategy.traits.defaultIsolation
         var attempt = 0
         var aborts = 0
@@ -107,6 +121,7 @@ public struct PurchaseExecutor: Sendable {
                 case .aborted: aborts += 1
                 case .lockNotAvailable: break
                 case .alreadyPurchased: return Settlement(outcome: .purchased, retries: attempt, aborts: aborts)
+                case .staleRun: return Settlement(outcome: .failed, retries: attempt, aborts: aborts, error: error.message)
                 case .connectionLost: throw error
                 case .failed: return Settlement(outcome: .failed, retries: attempt, aborts: aborts, error: error.message)
                 }
@@ -127,15 +142,30 @@ public struct PurchaseExecutor: Sendable {
         let isolation = first.request.isolation ?? strategy.traits.defaultIsolation
         do {
             let attempts = try strategy.attempt(batch: batch, isolation: isolation, on: db)
-            return zip(batch, attempts).map { entry, attempt in
+            var settlements = zip(batch, attempts).map { entry, attempt in
                 switch attempt {
                 case .purchased: Settlement(outcome: .purchased)
                 case .soldOut, .conflict: Settlement(outcome: .soldOut)
                 case .noSuchItem: Settlement(outcome: .deadLettered, error: "item \(entry.request.itemId) does not exist")
                 }
             }
+            // The turned-away ones are looked up, as in the single-request path: another copy may have bought.
+            let turnedAway = settlements.indices.filter { settlements[$0].outcome.mayHaveBoughtElsewhere }
+            if !turnedAway.isEmpty {
+                let ids = turnedAway.map { batch[$0].request.requestId.uuidString }
+                let bought = Set(try db.execute(OrderSQL.boughtAmong, [PostgresConnection.arrayLiteral(ids)]).rows.compactMap { $0[0]?.uppercased() })
+                for index in turnedAway where bought.contains(batch[index].request.requestId.uuidString) {
+                    settlements[index] = Settlement(outcome: .purchased)
+                }
+            }
+            return settlements
         } catch let error as PostgresError where Self.classify(error) != .connectionLost {
             return try batch.map { try settle($0.request, with: strategy, redelivered: $0.redelivered, on: db) }
         }
     }
+}
+
+extension PurchaseOutcome {
+    /// An answer "not bought" that another copy of the same request may contradict.
+    var mayHaveBoughtElsewhere: Bool { self == .soldOut || self == .gaveUp || self == .failed }
 }

@@ -133,6 +133,17 @@ enum OrderSQL {
     /// delivery may have committed just before its worker died.
     static let exists = PreparedStatement(name: "order_exists", sql: "SELECT 1 FROM orders WHERE request_id = $1")
 
+    /// Whether this request bought, waiting for any copy of it still in flight (see ``Schema``):
+    /// asked before any request is answered "not bought", since another copy of the same request (a
+    /// client's retry, a duplicate publish) may own its order.
+    static let bought = PreparedStatement(name: "request_bought", sql: "SELECT racelab_request_bought($1)")
+
+    /// The same for many requests at once (a batch's turned-away ones): the ids among `$1` that bought.
+    static let boughtAmong = PreparedStatement(
+        name: "requests_bought",
+        sql: "SELECT r FROM unnest($1::uuid[]) AS r WHERE racelab_request_bought(r)"
+    )
+
     /// Whether an item exists: asked by strategies whose buying statement cannot tell "no such item"
     /// from "not enough stock" (only on the turned-away path).
     static let itemExists = PreparedStatement(name: "item_exists", sql: "SELECT 1 FROM items WHERE id = $1")

@@ -2,6 +2,7 @@ import AMQP
 import Foundation
 import Logging
 import Postgres
+import Synchronization
 
 /// The loop of one consumer thread: take a request off `racelab.purchases` (or a shard queue), settle
 /// it with its strategy, publish the outcome, ack — in that order, so nothing is acked before its COMMIT.
@@ -16,12 +17,16 @@ final class PurchaseConsumer: Sendable {
     private let index: Int
     private let stop: StopFlag
     private let logger: Logger
+    /// Called once, the first time this consumer has subscribed to every queue it serves.
+    private let ready: @Sendable () -> Void
+    private let announced = Atomic<Bool>(false)
 
-    init(configuration: WorkerConfiguration, index: Int, stop: StopFlag, logger: Logger) {
+    init(configuration: WorkerConfiguration, index: Int, stop: StopFlag, logger: Logger, ready: @escaping @Sendable () -> Void = {}) {
         self.configuration = configuration
         self.index = index
         self.stop = stop
         self.logger = logger
+        self.ready = ready
     }
 
     /// Runs until the stop flag is raised. Blocks the calling thread.
@@ -66,6 +71,7 @@ final class PurchaseConsumer: Sendable {
             shards[try amqp.consume(queue: Topology.shardQueue(shard))] = shard
         }
         logger.debug("Consumer ready")
+        if !announced.exchange(true, ordering: .acquiringAndReleasing) { ready() }
 
         var session = ConsumerSession(
             amqp: amqp,
@@ -170,15 +176,20 @@ private struct ConsumerSession {
             switch action {
             case .settle(let delivery, let request):
                 let strategy = try resolver.strategy(for: request, on: db)
-                if let shard = delivery.shard { try fence(shard: shard) }
-                let settlement = try executor.settle(request, with: strategy, redelivered: delivery.redelivered, on: db)
+                // Lock waits behind long think times can outlast two heartbeat intervals.
+                let settlement = try amqp.keepingAlive {
+                    if let shard = delivery.shard { try fence(shard: shard) }
+                    return try executor.settle(request, with: strategy, redelivered: delivery.redelivered, on: db)
+                }
                 try perform(machine.settled(delivery, request, outcome: outcome(of: request, settlement)))
             case .settleBatch(let deliveries, let requests):
                 guard let first = requests.first else { continue }
                 let strategy = try resolver.strategy(for: first, on: db)
-                if let shard = deliveries.first?.shard { try fence(shard: shard) }
                 let entries = zip(requests, deliveries).map { BatchEntry(request: $0, redelivered: $1.redelivered) }
-                let settlements = try executor.settle(batch: entries, with: strategy, on: db)
+                let settlements = try amqp.keepingAlive {
+                    if let shard = deliveries.first?.shard { try fence(shard: shard) }
+                    return try executor.settle(batch: entries, with: strategy, on: db)
+                }
                 for (index, settlement) in settlements.enumerated() {
                     try perform(machine.settled(deliveries[index], requests[index], outcome: outcome(of: requests[index], settlement)))
                 }

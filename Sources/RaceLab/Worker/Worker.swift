@@ -2,6 +2,7 @@ import AMQP
 import Foundation
 import Logging
 import Postgres
+import Synchronization
 
 /// A pool of consumer threads serving `racelab.purchases`, as one `racelab worker` process runs it.
 ///
@@ -13,6 +14,7 @@ public final class Worker: Sendable {
     private let logger: Logger
     private let stopFlag = StopFlag()
     private let finished = DispatchGroup()
+    private let readyConsumers = Atomic<Int>(0)
 
     public init(configuration: WorkerConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -29,14 +31,19 @@ public final class Worker: Sendable {
         try Topology.declare(on: amqp)
     }
 
-    /// Starts the consumer threads.
-    public func start() {
-        for index in 1...max(1, configuration.consumers) {
+    /// Starts the consumer threads; `ready` is called once (on one of them), when every consumer has
+    /// subscribed to its queues for the first time.
+    public func start(ready: @escaping @Sendable () -> Void = {}) {
+        let count = max(1, configuration.consumers)
+        for index in 1...count {
             let consumer = PurchaseConsumer(
                 configuration: configuration,
                 index: index,
                 stop: stopFlag,
-                logger: logger.with("lab.consumer", "\(configuration.name)/\(index)")
+                logger: logger.with("lab.consumer", "\(configuration.name)/\(index)"),
+                ready: { [self] in
+                    if self.readyConsumers.add(1, ordering: .acquiringAndReleasing).newValue == count { ready() }
+                }
             )
             finished.enter()
             let thread = Thread { [finished] in
