@@ -17,12 +17,19 @@ public final class PostgresConnection {
     ///
     /// - Parameter url: a libpq connection URI (`postgresql://user@host:port/db`) or key/value string.
     ///   A `connect_timeout` in the URL wins over `connectTimeoutSeconds`.
+    ///
+    /// A server that stops answering (a partition, a dead host) is noticed within about 30 s, never a
+    /// hang: TCP keepalives probe an idle connection after 10 s (every 5 s, 3 times) and
+    /// `tcp_user_timeout` ends one whose data goes unacknowledged for 30 s. The URL may override them.
     /// - Throws: `PostgresError` of kind `.invalidURL` or `.connect`, with a one-line message naming the server.
     public init(url: String, connectTimeoutSeconds: Int = 5, applicationName: String = "racelab") throws {
         let options = try PostgresConnection.parse(url)
         self.server = options.server
-        let keywords = ["connect_timeout", "application_name", "dbname"]
-        let values = [String(connectTimeoutSeconds), applicationName, url]
+        let keywords = [
+            "connect_timeout", "application_name", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+            "tcp_user_timeout", "dbname",
+        ]
+        let values = [String(connectTimeoutSeconds), applicationName, "1", "10", "5", "3", "30000", url]
         let conn: OpaquePointer? = withCStringArray(keywords) { keys in
             withCStringArray(values) { vals in PQconnectdbParams(keys, vals, 1) }
         }
@@ -288,13 +295,21 @@ public final class PostgresConnection {
         return PostgresResult(columns: columns, rows: rows, affectedRows: Int(tuples) ?? rowCount)
     }
 
+    /// `url` with the password of its `user:password@` part (if any) shown as `***`, for messages.
+    static func redactingPassword(_ url: String) -> String {
+        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].lastIndex(of: "@"),
+            let colon = url[scheme.upperBound..<at].firstIndex(of: ":")
+        else { return url }
+        return url.replacingCharacters(in: url.index(after: colon)..<at, with: "***")
+    }
+
     /// Validates a URL with libpq's own parser and finds the `host:port` it names.
     static func parse(_ url: String) throws -> (server: String, options: [String: String]) {
         var errorMessage: UnsafeMutablePointer<CChar>?
         guard let parsed = PQconninfoParse(url, &errorMessage) else {
             let reason = errorMessage.map { oneLine(String(cString: $0)) } ?? "cannot parse it"
             if let errorMessage { PQfreemem(errorMessage) }
-            throw PostgresError(kind: .invalidURL, message: "invalid PostgreSQL URL '\(url)': \(reason)")
+            throw PostgresError(kind: .invalidURL, message: "invalid PostgreSQL URL '\(redactingPassword(url))': \(reason)")
         }
         defer { PQconninfoFree(parsed) }
         var options: [String: String] = [:]

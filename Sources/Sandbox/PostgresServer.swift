@@ -4,23 +4,38 @@ import Logging
 /// A private PostgreSQL cluster under the sandbox: initdb on first use, then pg_ctl start/stop.
 ///
 /// Listens on 127.0.0.1 only, without a Unix socket (a long home path would overflow its 107-byte
-/// limit), trust authentication for user `racelab`, database `racelab`, `fsync` left on because
-/// the lab measures real commits. When we are root every server-side command runs as `user`.
-/// All calls block.
+/// limit), password authentication (scram-sha-256) for role `racelab` with the sandbox's generated
+/// password and no one else, database `racelab`, `fsync` left on because the lab measures real
+/// commits. When we are root every server-side command runs as `user`, and the files we write into
+/// its directories are written without following links (``SafeFile``). All calls block.
 struct PostgresServer {
     var config: SandboxState.Postgres
     /// The account the cluster runs as when we are root; nil when we are not.
     var user: SystemUser?
     var runner: ProcessRunner
+    var credentials: SandboxCredentials
 
     var logger: Logger { runner.logger }
 
     /// The URL clients connect with.
-    var url: String { Self.url(port: config.port) }
+    var url: String { Self.url(port: config.port, credentials: credentials) }
 
-    static func url(port: Int) -> String {
-        "postgresql://racelab@127.0.0.1:\(port)/racelab"
+    static func url(port: Int, credentials: SandboxCredentials) -> String {
+        "postgresql://racelab:\(credentials.postgresPassword)@127.0.0.1:\(port)/racelab"
     }
+
+    /// The sandbox directory the cluster's directories are in (ours): where safe writes start.
+    private var trustedRoot: String {
+        URL(fileURLWithPath: config.dataDirectory).deletingLastPathComponent().deletingLastPathComponent().path
+    }
+
+    /// Only the role `racelab`, only with its password, only over loopback TCP (there is no socket).
+    static let hostBasedAuthentication = """
+        # Written by the RaceLab sandbox on every start: the role racelab with its password, over loopback only.
+        host  all  racelab  127.0.0.1/32  scram-sha-256
+        host  all  racelab  ::1/128       scram-sha-256
+
+        """
 
     /// The directory holding initdb, pg_ctl and psql.
     ///
@@ -103,21 +118,30 @@ struct PostgresServer {
         // A directory left by an initdb that died half way would make the next initdb refuse.
         try? fileManager.removeItem(atPath: config.dataDirectory)
         logger.info("Creating PostgreSQL cluster", metadata: ["sandbox.data": "\(config.dataDirectory)"])
+        // The password reaches initdb in a file only the cluster's account can read, removed at once.
+        let passwordFile = trustedRoot + "/postgres/initdb-password"
+        try SafeFile.replace(passwordFile, below: trustedRoot, contents: credentials.postgresPassword + "\n", mode: 0o600, owner: user)
+        defer { try? FileManager.default.removeItem(atPath: passwordFile) }
         let initdb = serverCommand(
             "initdb",
-            ["-D", config.dataDirectory, "--auth=trust", "-U", "racelab", "-E", "UTF8", "--locale=C", "--no-instructions"]
+            [
+                "-D", config.dataDirectory, "--auth=scram-sha-256", "--pwfile=\(passwordFile)", "-U", "racelab", "-E", "UTF8", "--locale=C",
+                "--no-instructions",
+            ]
         )
         let outcome = try runner.run(initdb, timeout: 180)
         guard outcome.succeeded else {
             throw SandboxError("initdb failed for \(config.dataDirectory)\(lastLine(of: nil, or: outcome.output))")
         }
         let conf = config.dataDirectory + "/postgresql.conf"
-        guard let handle = FileHandle(forWritingAtPath: conf) else {
-            throw SandboxError("cannot write \(conf)")
-        }
-        defer { try? handle.close() }
-        _ = try? handle.seekToEnd()
-        handle.write(Data("\n# RaceLab sandbox settings, rewritten on every start\ninclude_if_exists = 'racelab.conf'\n".utf8))
+        let generated = (try? String(contentsOfFile: conf, encoding: .utf8)) ?? ""
+        try SafeFile.replace(
+            conf,
+            below: trustedRoot,
+            contents: generated + "\n# RaceLab sandbox settings, rewritten on every start\ninclude_if_exists = 'racelab.conf'\n",
+            mode: 0o600,
+            owner: user
+        )
     }
 
     private func writeSettings() throws {
@@ -130,15 +154,17 @@ struct PostgresServer {
             fsync = on
             logging_collector = off
             log_destination = 'stderr'
+            password_encryption = 'scram-sha-256'
 
             """
-        let path = config.dataDirectory + "/racelab.conf"
-        do {
-            try settings.write(toFile: path, atomically: false, encoding: .utf8)
-        } catch {
-            throw SandboxError("cannot write \(path): \(error.localizedDescription)")
-        }
-        try user?.own(path)
+        try SafeFile.replace(config.dataDirectory + "/racelab.conf", below: trustedRoot, contents: settings, mode: 0o600, owner: user)
+        try SafeFile.replace(
+            config.dataDirectory + "/pg_hba.conf",
+            below: trustedRoot,
+            contents: Self.hostBasedAuthentication,
+            mode: 0o600,
+            owner: user
+        )
     }
 
     private func createDatabaseIfNeeded() throws {
@@ -166,7 +192,8 @@ struct PostgresServer {
         Command(
             executable: config.binDirectory + "/" + program,
             arguments: arguments,
-            environment: ["PGCONNECT_TIMEOUT": "10", "PGSSLMODE": "disable", "PGPASSWORD": ""]
+            // The password in the environment, which other users cannot read (/proc/PID/environ is private).
+            environment: ["PGCONNECT_TIMEOUT": "10", "PGSSLMODE": "disable", "PGPASSWORD": credentials.postgresPassword]
         )
     }
 

@@ -75,10 +75,8 @@ struct ProcessRunner {
     /// - Returns: the started child (its pid may be a wrapper such as `runuser`; it leads the
     ///   server's process group).
     func spawnDetached(_ command: Command, logFile: String) throws -> ChildProcess {
-        let log = open(logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard log >= 0 else {
-            throw SandboxError("cannot open \(logFile) for writing: \(String(cString: strerror(errno)))")
-        }
+        // The log may sit in a directory the server's account owns: never through a link planted there.
+        let log = try SafeFile.openForAppending(logFile)
         defer { close(log) }
         logger.debug("Starting server", metadata: ["sandbox.command": "\(command.display)"])
         return try spawn(command, output: log, newSession: true)

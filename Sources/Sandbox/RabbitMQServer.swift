@@ -6,21 +6,42 @@ import Logging
 /// Everything the node writes lives in `config.baseDirectory`: mnesia, the Erlang
 /// cookie (HOME), an empty plugin list (no management plugin: it boots faster) and one log file
 /// with the server's console output. The node talks to a private epmd on its own port, so it never
-/// clashes with a system RabbitMQ or another sandbox. When we are root the node runs as `user`.
-/// All calls block.
+/// clashes with a system RabbitMQ or another sandbox. When we are root the node runs as `user`,
+/// and the files we write into its directory are written without following links (``SafeFile``).
+/// The node's only user is the sandbox's generated one (`default_user` on its first boot: there is
+/// no `guest`), and it refuses messages over ``maxMessageBytes``. All calls block.
 struct RabbitMQServer {
     var config: SandboxState.RabbitMQ
     /// The account the node runs as when we are root; nil when we are not.
     var user: SystemUser?
     var runner: ProcessRunner
+    var credentials: SandboxCredentials
 
     var logger: Logger { runner.logger }
 
     /// The URL clients connect with.
-    var url: String { Self.url(port: config.port) }
+    var url: String { Self.url(port: config.port, credentials: credentials) }
 
-    static func url(port: Int) -> String {
-        "amqp://guest:guest@127.0.0.1:\(port)/%2f"
+    static func url(port: Int, credentials: SandboxCredentials) -> String {
+        "amqp://\(credentials.amqpUser):\(credentials.amqpPassword)@127.0.0.1:\(port)/%2f"
+    }
+
+    /// The largest message the node accepts (`max_message_size`): a 100 MB message is refused at the
+    /// broker instead of being read whole by a worker and copied whole into the dead-letter queue.
+    static let maxMessageBytes = 1 << 20
+
+    /// The sandbox directory the node's directory is in (ours): where safe writes start.
+    private var trustedRoot: String { URL(fileURLWithPath: config.baseDirectory).deletingLastPathComponent().path }
+
+    /// The node's settings; `default_user`/`default_pass` create its only user on its first boot.
+    var settings: String {
+        """
+        # Written by the RaceLab sandbox on every start (see Sources/Sandbox/RabbitMQServer.swift).
+        default_user = \(credentials.amqpUser)
+        default_pass = \(credentials.amqpPassword)
+        max_message_size = \(Self.maxMessageBytes)
+
+        """
     }
 
     var pidFile: String { config.baseDirectory + "/rabbitmq.pid" }
@@ -58,18 +79,18 @@ struct RabbitMQServer {
     func start(serverScript: String) throws -> ChildProcess {
         let fileManager = FileManager.default
         let base = config.baseDirectory
-        do {
-            try fileManager.createDirectory(atPath: base + "/home", withIntermediateDirectories: true)
-            try "[].\n".write(toFile: base + "/enabled_plugins", atomically: false, encoding: .utf8)
-            try "# RaceLab sandbox: settings come from the environment (see Sources/Sandbox/RabbitMQServer.swift).\n"
-                .write(toFile: base + "/rabbitmq.conf", atomically: false, encoding: .utf8)
-            try "".write(toFile: base + "/rabbitmq-env.conf", atomically: false, encoding: .utf8)
-        } catch {
-            throw SandboxError("cannot prepare \(base): \(error.localizedDescription)")
+        var home = ObjCBool(false)
+        if !fileManager.fileExists(atPath: base + "/home", isDirectory: &home) {
+            do {
+                try fileManager.createDirectory(atPath: base + "/home", withIntermediateDirectories: false)
+            } catch {
+                throw SandboxError("cannot prepare \(base): \(error.localizedDescription)")
+            }
         }
-        if !fileManager.fileExists(atPath: config.logFile) {
-            _ = fileManager.createFile(atPath: config.logFile, contents: nil)
-        }
+        try SafeFile.replace(base + "/enabled_plugins", below: trustedRoot, contents: "[].\n", owner: user)
+        try SafeFile.replace(base + "/rabbitmq.conf", below: trustedRoot, contents: settings, mode: 0o600, owner: user)
+        try SafeFile.replace(base + "/rabbitmq-env.conf", below: trustedRoot, contents: "", owner: user)
+        try SafeFile.createIfMissing(config.logFile, below: trustedRoot, owner: user)
         try user?.own(base, recursive: true)
         logger.notice(
             "Starting RabbitMQ",

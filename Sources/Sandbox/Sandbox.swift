@@ -66,16 +66,22 @@ public final class Sandbox {
         var state = SandboxState.load(from: stateFile)
         let runtime = try runtimeDirectory(&state)
         try state.save(to: stateFile)
+        let (credentials, created) = try SandboxCredentials.loadOrCreate(home: home)
+        if created {
+            // Servers made with other passwords (their credentials file is gone) are made again.
+            state.postgres?.passwordAuthentication = nil
+            state.rabbitmq?.generatedUser = nil
+        }
 
         // RabbitMQ boots slowest, so it starts first and PostgreSQL comes up while it boots.
         var starting: (server: RabbitMQServer, child: ChildProcess?)?
         if rabbitmq {
-            starting = try beginRabbitMQ(&state, runtime: runtime)
+            starting = try beginRabbitMQ(&state, runtime: runtime, credentials: credentials)
             try state.save(to: stateFile)
         }
         do {
             if postgres {
-                try upPostgres(&state, runtime: runtime, probe: probes.postgres)
+                try upPostgres(&state, runtime: runtime, credentials: credentials, probe: probes.postgres)
                 try state.save(to: stateFile)
             }
         } catch {
@@ -86,7 +92,7 @@ public final class Sandbox {
             try finishRabbitMQ(starting.server, child: starting.child, probe: probes.amqp)
             try state.save(to: stateFile)
         }
-        return endpoints(state)
+        return endpoints(state, credentials: credentials)
     }
 
     /// Stops the servers started under `home` (fast shutdown; waits until they are gone) and keeps
@@ -100,7 +106,7 @@ public final class Sandbox {
         var failures: [Error] = []
         if rabbitmq, let config = state.rabbitmq {
             do {
-                try RabbitMQServer(config: config, user: Self.serverUser("rabbitmq"), runner: runner).stop(timeout: 60)
+                try RabbitMQServer(config: config, user: Self.serverUser("rabbitmq"), runner: runner, credentials: .unknown).stop(timeout: 60)
                 state.rabbitmq?.processGroup = nil
             } catch {
                 failures.append(error)
@@ -108,7 +114,7 @@ public final class Sandbox {
         }
         if postgres, let config = state.postgres {
             do {
-                try PostgresServer(config: config, user: Self.serverUser("postgres"), runner: runner).stop(timeout: 60)
+                try PostgresServer(config: config, user: Self.serverUser("postgres"), runner: runner, credentials: .unknown).stop(timeout: 60)
             } catch {
                 failures.append(error)
             }
@@ -125,15 +131,17 @@ public final class Sandbox {
         guard let config = SandboxState.load(from: stateFile).rabbitmq else {
             throw SandboxError("no RabbitMQ runs under \(home.path)")
         }
-        try RabbitMQServer(config: config, user: Self.serverUser("rabbitmq"), runner: runner).closeAllConnections(reason: reason)
+        try RabbitMQServer(config: config, user: Self.serverUser("rabbitmq"), runner: runner, credentials: .unknown)
+            .closeAllConnections(reason: reason)
     }
 
     /// What runs under `home`: for each server, whether it answers its probe now and its URL.
     /// Takes no lock and starts nothing.
     public func status(probes: SandboxProbes) -> SandboxStatus {
         let state = SandboxState.load(from: stateFile)
-        let postgresURL = state.postgres.map { PostgresServer.url(port: $0.port) }
-        let amqpURL = state.rabbitmq.map { RabbitMQServer.url(port: $0.port) }
+        let credentials = (try? SandboxCredentials.load(home: home)) ?? .unknown
+        let postgresURL = state.postgres.map { PostgresServer.url(port: $0.port, credentials: credentials) }
+        let amqpURL = state.rabbitmq.map { RabbitMQServer.url(port: $0.port, credentials: credentials) }
         return SandboxStatus(
             postgres: .init(isRunning: postgresURL.map { (try? probes.postgres($0)) != nil } ?? false, url: postgresURL),
             rabbitmq: .init(isRunning: amqpURL.map { (try? probes.amqp($0)) != nil } ?? false, url: amqpURL)
@@ -142,7 +150,12 @@ public final class Sandbox {
 
     // MARK: - PostgreSQL
 
-    private func upPostgres(_ state: inout SandboxState, runtime: String, probe: @Sendable (String) throws -> Void) throws {
+    private func upPostgres(
+        _ state: inout SandboxState,
+        runtime: String,
+        credentials: SandboxCredentials,
+        probe: @Sendable (String) throws -> Void
+    ) throws {
         let binDirectory = try PostgresServer.findBinDirectory(runner: runner)
         let directory = runtime + "/postgres"
         var config =
@@ -155,7 +168,18 @@ public final class Sandbox {
             )
         config.binDirectory = binDirectory
         let user = Self.serverUser("postgres")
-        var server = PostgresServer(config: config, user: user, runner: runner)
+        var server = PostgresServer(config: config, user: user, runner: runner, credentials: credentials)
+        if state.postgres != nil, config.passwordAuthentication != true {
+            // Made by an older RaceLab that trusted every local connection: made again, with a password.
+            logger.notice(
+                "Creating the sandbox PostgreSQL again, with password authentication",
+                metadata: ["sandbox.data": "\(config.dataDirectory)"]
+            )
+            try server.stop(timeout: 60)
+            try? FileManager.default.removeItem(atPath: config.dataDirectory)
+        }
+        config.passwordAuthentication = true
+        server.config = config
         if server.isRunning() {
             logger.debug("Reusing PostgreSQL", metadata: ["sandbox.port": "\(config.port)"])
         } else {
@@ -172,7 +196,11 @@ public final class Sandbox {
 
     // MARK: - RabbitMQ
 
-    private func beginRabbitMQ(_ state: inout SandboxState, runtime: String) throws -> (server: RabbitMQServer, child: ChildProcess?) {
+    private func beginRabbitMQ(
+        _ state: inout SandboxState,
+        runtime: String,
+        credentials: SandboxCredentials
+    ) throws -> (server: RabbitMQServer, child: ChildProcess?) {
         let script = try RabbitMQServer.findServer()
         let base = runtime + "/rabbitmq"
         var config =
@@ -186,7 +214,18 @@ public final class Sandbox {
                 logFile: base + "/rabbitmq.log",
                 processGroup: nil
             )
-        var server = RabbitMQServer(config: config, user: Self.serverUser("rabbitmq"), runner: runner)
+        var server = RabbitMQServer(config: config, user: Self.serverUser("rabbitmq"), runner: runner, credentials: credentials)
+        if state.rabbitmq != nil, config.generatedUser != true {
+            // Made by an older RaceLab with guest/guest: made again, so that its only user is the generated one.
+            logger.notice(
+                "Creating the sandbox RabbitMQ again, with a generated user instead of guest",
+                metadata: ["sandbox.base": "\(config.baseDirectory)"]
+            )
+            try server.stop(timeout: 60)
+            try? FileManager.default.removeItem(atPath: config.baseDirectory + "/mnesia")
+        }
+        config.generatedUser = true
+        server.config = config
         if server.isRunning() {
             logger.debug("Reusing RabbitMQ", metadata: ["sandbox.port": "\(config.port)"])
             return (server, nil)
@@ -242,7 +281,7 @@ public final class Sandbox {
         while true {
             do {
                 try probe(url)
-                logger.debug("Server answers", metadata: ["sandbox.server": "\(name)", "sandbox.url": "\(url)"])
+                logger.debug("Server answers", metadata: ["sandbox.server": "\(name)"])
                 return
             } catch {
                 lastError = error
@@ -279,9 +318,10 @@ public final class Sandbox {
         let fallback = Self.fallbackDirectory(for: home.path)
         try makeDirectory(fallback, owner: nil)
         var attributes: stat = stat()
-        guard stat(fallback, &attributes) == 0, attributes.st_uid == geteuid() else {
+        // lstat: a symlink planted at the name (to a directory of root's) must not pass for ours.
+        guard lstat(fallback, &attributes) == 0, attributes.st_mode & S_IFMT == S_IFDIR, attributes.st_uid == geteuid() else {
             throw SandboxError(
-                "\(fallback) belongs to another user; remove it or set RACELAB_HOME to a directory the postgres and rabbitmq users can reach"
+                "\(fallback) is not a directory of yours; remove it or set RACELAB_HOME to a directory the postgres and rabbitmq users can reach"
             )
         }
         _ = chmod(fallback, 0o755)
@@ -354,10 +394,10 @@ public final class Sandbox {
         try owner?.own(path)
     }
 
-    private func endpoints(_ state: SandboxState) -> SandboxEndpoints {
+    private func endpoints(_ state: SandboxState, credentials: SandboxCredentials) -> SandboxEndpoints {
         SandboxEndpoints(
-            postgresURL: state.postgres.map { PostgresServer.url(port: $0.port) } ?? "",
-            amqpURL: state.rabbitmq.map { RabbitMQServer.url(port: $0.port) } ?? ""
+            postgresURL: state.postgres.map { PostgresServer.url(port: $0.port, credentials: credentials) } ?? "",
+            amqpURL: state.rabbitmq.map { RabbitMQServer.url(port: $0.port, credentials: credentials) } ?? ""
         )
     }
 }

@@ -13,6 +13,9 @@ struct SandboxState: Codable, Sendable, Equatable {
         var dataDirectory: String
         var logFile: String
         var binDirectory: String
+        /// True once the cluster was created with password authentication (older sandboxes trusted
+        /// every local connection; theirs is created again).
+        var passwordAuthentication: Bool?
     }
 
     /// Where RabbitMQ runs.
@@ -28,6 +31,9 @@ struct SandboxState: Codable, Sendable, Equatable {
         /// The process group the node runs in (the pid of the `runuser`/script we started, which
         /// leads it); stopping signals the whole group.
         var processGroup: Int32?
+        /// True once the node was created with the sandbox's generated user (older sandboxes had
+        /// `guest`/`guest`; theirs is created again).
+        var generatedUser: Bool?
     }
 
     /// The directory the servers' files live in: the home itself, or a directory under /tmp when

@@ -43,6 +43,19 @@ struct AMQPConnectionTests {
         return deliveries
     }
 
+    /// The sandbox broker (a URL with a user of its own) has no `guest`.
+    @Test(.enabled(if: (try? AMQPEndpoint(url: ProcessInfo.processInfo.environment["RACELAB_AMQP_URL"] ?? ""))?.user != "guest"))
+    func guestCannotLogInWhereTheBrokerHasAUserOfItsOwn() async throws {
+        var guest = endpoint
+        guest.user = "guest"
+        guest.password = "guest"
+        let refused = guest
+        let error = await #expect(throws: AMQPError.self) {
+            _ = try await onThread { _ = try AMQPConnection(endpoint: refused, connectionName: "AMQPTests guest") }
+        }
+        #expect(error?.kind == .login)
+    }
+
     /// A consumer busy elsewhere for several heartbeat intervals (a database lock wait) is dropped by
     /// the broker, unless the work runs in `keepingAlive`.
     @Test func workInKeepingAliveOutlastsHeartbeatIntervalsAndTheConnectionSurvives() async throws {

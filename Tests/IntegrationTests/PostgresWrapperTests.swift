@@ -4,6 +4,17 @@ import Testing
 
 @Suite(.enabled(if: LabEnvironment.available, LabEnvironment.skipNotice))
 struct PostgresWrapperTests {
+    /// The sandbox's server (a URL with a password) lets no one in without it.
+    @Test(.enabled(if: LabEnvironment.postgresURL.flatMap(URLComponents.init(string:))?.password != nil))
+    func withoutThePasswordTheServerRefusesTheConnection() async throws {
+        var components = try #require(URLComponents(string: LabEnvironment.postgresURL ?? ""))
+        components.password = nil
+        let url = try #require(components.string)
+        await #expect(throws: PostgresError.self) {
+            _ = try await onThread { _ = try PostgresConnection(url: url + "?connect_timeout=5") }
+        }
+    }
+
     @Test func aUniqueViolationCarriesItsSQLState() async throws {
         try await onThread {
             let db = try PostgresConnection(url: LabEnvironment.postgresURL ?? "")

@@ -26,11 +26,19 @@ struct SandboxLifecycleTests {
         let probes = TestProbes.make()
 
         let endpoints = try sandbox.up(probes: probes)
-        #expect(endpoints.postgresURL.hasPrefix("postgresql://racelab@127.0.0.1:"))
+        // Generated passwords, kept in a file only we can read; no trust, no guest.
+        let credentials = try #require(try SandboxCredentials.load(home: home))
+        #expect(credentials.postgresPassword.count == 32 && credentials.amqpPassword.count == 32)
+        #expect(endpoints.postgresURL.hasPrefix("postgresql://racelab:\(credentials.postgresPassword)@127.0.0.1:"))
         #expect(endpoints.postgresURL.hasSuffix("/racelab"))
-        #expect(endpoints.amqpURL.hasPrefix("amqp://guest:guest@127.0.0.1:"))
+        #expect(endpoints.amqpURL.hasPrefix("amqp://racelab:\(credentials.amqpPassword)@127.0.0.1:"))
+        var attributes = stat()
+        #expect(stat(home.path + "/credentials.json", &attributes) == 0 && attributes.st_mode & 0o777 == 0o600)
         try probes.postgres(endpoints.postgresURL)
         try probes.amqp(endpoints.amqpURL)
+        let withoutPassword = endpoints.postgresURL.replacingOccurrences(of: ":\(credentials.postgresPassword)@", with: "@")
+        #expect(throws: SandboxError.self) { try probes.postgres(withoutPassword) }
+        #expect(throws: SandboxError.self) { try probes.postgres(withoutPassword.replacingOccurrences(of: "racelab@", with: "postgres@")) }
         let state = SandboxState.load(from: home.appendingPathComponent("sandbox.json"))
         let rabbitGroup = try #require(state.rabbitmq?.processGroup)
         #expect(state.runtimeDirectory == home.path)

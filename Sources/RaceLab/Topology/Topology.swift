@@ -25,6 +25,8 @@ public enum Topology {
     public static let workerHeader = "x-racelab-worker"
     /// Header with the time a worker dead-lettered a request, nanoseconds since the Unix epoch.
     public static let deadLetteredAtHeader = "x-racelab-dead-lettered-at"
+    /// On a dead letter whose body was cut to its first ``maxMessageBytes``: the original size in bytes.
+    public static let originalBytesHeader = "x-racelab-original-bytes"
 
     /// Shard queues of strategies that need one consumer per item at a time (`serialized`).
     public static let shardCount = 8

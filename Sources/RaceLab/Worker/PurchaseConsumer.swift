@@ -270,6 +270,11 @@ private struct ConsumerSession {
         properties.headers[Topology.deadLetteredAtHeader] = .int64(Int64(clamping: WallClock.nanoseconds()))
         var body = original?.body ?? []
         if original == nil, let request { body = try codec.encode(request) }
+        // An oversized message is kept as an excerpt with its size: the queue holds what explains it, not all of it.
+        if body.count > Topology.maxMessageBytes {
+            properties.headers[Topology.originalBytesHeader] = .int64(Int64(body.count))
+            body = Array(body.prefix(Topology.maxMessageBytes))
+        }
         try amqp.publish(exchange: Topology.deadLetterExchange, routingKey: Topology.deadLetters, body: body, properties: properties)
         try amqp.waitForConfirms(timeout: .seconds(10))
         if let request {
