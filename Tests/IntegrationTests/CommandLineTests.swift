@@ -55,6 +55,10 @@ import Testing
         (["run", "--buyers", "10", "--stock", "1"], "--strategy"),
         (["worker", "--consumers", "0"], "--consumers"),
         (["frobnicate"], "frobnicate"),
+        // Checked before any stampede runs: a history that could not be written would cost the run.
+        (["run", "--strategy", "naive", "--buyers", "10", "--stock", "1", "--history", "/tmp"], "is a directory"),
+        (["run", "--strategy", "naive", "--buyers", "10", "--stock", "1", "--history", "/proc/x"], "cannot write in /proc"),
+        (["run", "--strategy", "naive", "--buyers", "10", "--stock", "1", "--history", ""], "expected a file path"),
     ])
     func badInputGetsOneLineAndANonZeroExit(arguments: [String], mention: String) async throws {
         expectOneLineError(try await Self.racelab(arguments), mentioning: mention)

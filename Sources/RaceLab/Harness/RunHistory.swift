@@ -85,7 +85,8 @@ public final class RunHistory {
         )
     }
 
-    /// Writes the events in time order, one JSON object per line.
+    /// Writes the events in time order, one JSON object per line, atomically (a new file renamed into
+    /// place: a reader never sees half a history, a full disk leaves the old file as it was).
     public func write(to url: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -94,6 +95,6 @@ public final class RunHistory {
             data.append(try encoder.encode(event))
             data.append(0x0A)
         }
-        try data.write(to: url)
+        try data.write(to: url, options: .atomic)
     }
 }
