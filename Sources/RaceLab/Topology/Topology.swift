@@ -52,6 +52,10 @@ public enum Topology {
     /// Every queue requests wait in: `racelab.purchases` and the shard queues.
     public static var requestQueues: [String] { [purchases] + shardQueues }
 
+    /// The most dead letters `racelab.purchases.dlq` keeps, and their total size; older ones are dropped first.
+    public static let deadLetterLimit: Int64 = 100_000
+    public static let deadLetterBytesLimit: Int64 = 64 << 20
+
     /// The routing key of a run's outcomes.
     public static func outcomeKey(runId: String) -> String { "run.\(runId)" }
 
@@ -59,7 +63,19 @@ public enum Topology {
     /// A `racelab.purchases` declared earlier with other arguments is used as it is.
     public static func declare(on amqp: AMQPConnection) throws {
         try amqp.declareExchange(deadLetterExchange, type: "fanout")
-        try amqp.declareQueue(deadLetters, durable: true, arguments: ["x-queue-type": .string("quorum")])
+        // Bounded: past its limits the oldest dead letters go (a poison flood cannot fill the disk,
+        // and every run that browses the queue reads a bounded amount).
+        let bounded: [String: AMQPFieldValue] = [
+            "x-queue-type": .string("quorum"),
+            "x-max-length": .int64(deadLetterLimit),
+            "x-max-length-bytes": .int64(deadLetterBytesLimit),
+            "x-overflow": .string("drop-head"),
+        ]
+        do {
+            try amqp.declareQueue(deadLetters, durable: true, arguments: bounded)
+        } catch let error as AMQPError where error.kind == .preconditionFailed {
+            _ = try amqp.inspectQueue(deadLetters)  // declared by an older racelab, unbounded: used as it is
+        }
         try amqp.bindQueue(deadLetters, exchange: deadLetterExchange, routingKey: "")
         try declareRequestQueue(purchases, on: amqp)
         for shard in shardQueues {
