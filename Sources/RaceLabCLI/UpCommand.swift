@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import RaceLab
 import Sandbox
@@ -32,6 +33,9 @@ struct DownCommand: ParsableCommand {
 
     func run() throws {
         let logger = lab.makeLogger(label: "racelab.down")
-        try Sandbox(home: lab.homeURL, logger: logger).down()
+        let stopped = try Sandbox(home: lab.homeURL, logger: logger).down()
+        // On stderr, like every status line: stdout stays for what scripts read.
+        let line = stopped.isEmpty ? "racelab down: no server was running under \(lab.homeURL.path)" : "racelab down: stopped " + stopped.joined(separator: " and ")
+        FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 }

@@ -81,8 +81,12 @@ struct WorkerCommand: ParsableCommand {
             if stopSignalled != 0 || (exitWithParent && getppid() != parent) { worker.stop() }
         }
         watch.resume()
-        worker.start(ready: { [readyFile, logger] in
-            logger.info("Worker consuming", metadata: ["lab.queues": "\(Topology.requestQueues.count)"])
+        let whereFrom = Self.describe(servers)
+        worker.start(ready: { [readyFile, consumers, workerName] in
+            // Said once, on stderr, when every consumer is subscribed: where this worker takes requests from.
+            let line = "racelab worker \(workerName): consuming \(Topology.purchases) and its \(Topology.shardCount) shard queues with "
+                + "\(consumers) consumer(s); \(whereFrom)\n"
+            FileHandle.standardError.write(Data(line.utf8))
             if let readyFile { ReadyFile.create(readyFile) }
         })
         consumersStarted = 1
@@ -90,6 +94,20 @@ struct WorkerCommand: ParsableCommand {
         worker.wait()
         watch.cancel()
         logger.info("Worker stopped")
+    }
+}
+
+extension WorkerCommand {
+    /// "RabbitMQ at host:port, PostgreSQL at host:port/db", without user names or passwords.
+    static func describe(_ servers: LabServers) -> String {
+        func place(_ url: String) -> (server: String, path: String)? {
+            guard let components = URLComponents(string: url), let host = components.host else { return nil }
+            let path = String(components.percentEncodedPath.dropFirst()).removingPercentEncoding ?? ""
+            return ("\(host):\(components.port.map(String.init) ?? "default port")", path)
+        }
+        let amqp = place(servers.amqpURL).map { "RabbitMQ at \($0.server), vhost \($0.path.isEmpty ? "/" : $0.path)" } ?? "RabbitMQ"
+        let postgres = place(servers.postgresURL).map { "PostgreSQL at \($0.server), database \($0.path)" } ?? "PostgreSQL"
+        return "\(amqp); \(postgres)"
     }
 }
 

@@ -98,15 +98,20 @@ public final class Sandbox {
     /// Stops the servers started under `home` (fast shutdown; waits until they are gone) and keeps
     /// their data. No error if nothing runs. Pass `false` to leave one running (a restart of the other).
     /// - Throws: `SandboxError` if a server does not stop within 60 s.
-    public func down(postgres: Bool = true, rabbitmq: Bool = true) throws {
-        guard FileManager.default.fileExists(atPath: stateFile.path) else { return }
+    /// - Returns: what was stopped, e.g. `["RabbitMQ on port 5672"]`; empty when nothing ran.
+    @discardableResult
+    public func down(postgres: Bool = true, rabbitmq: Bool = true) throws -> [String] {
+        guard FileManager.default.fileExists(atPath: stateFile.path) else { return [] }
+        var stopped: [String] = []
         let lock = try FileLock(path: home.appendingPathComponent("lock").path, timeout: 300)
         defer { lock.unlock() }
         var state = SandboxState.load(from: stateFile)
         var failures: [Error] = []
         if rabbitmq, let config = state.rabbitmq {
             do {
-                try RabbitMQServer(config: config, user: Self.serverUser("rabbitmq"), runner: runner, credentials: .unknown).stop(timeout: 60)
+                let server = RabbitMQServer(config: config, user: Self.serverUser("rabbitmq"), runner: runner, credentials: .unknown)
+                if server.isRunning() { stopped.append("RabbitMQ on port \(config.port)") }
+                try server.stop(timeout: 60)
                 state.rabbitmq?.processGroup = nil
             } catch {
                 failures.append(error)
@@ -114,7 +119,9 @@ public final class Sandbox {
         }
         if postgres, let config = state.postgres {
             do {
-                try PostgresServer(config: config, user: Self.serverUser("postgres"), runner: runner, credentials: .unknown).stop(timeout: 60)
+                let server = PostgresServer(config: config, user: Self.serverUser("postgres"), runner: runner, credentials: .unknown)
+                if server.isRunning() { stopped.append("PostgreSQL on port \(config.port)") }
+                try server.stop(timeout: 60)
             } catch {
                 failures.append(error)
             }
@@ -122,6 +129,7 @@ public final class Sandbox {
         try state.save(to: stateFile)
         children.removeAll { $0.wait(timeout: 1) }
         if let first = failures.first { throw first }
+        return stopped
     }
 
     /// Makes the sandbox's RabbitMQ close every client connection (the node keeps running), for

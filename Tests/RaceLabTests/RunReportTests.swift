@@ -46,6 +46,21 @@ import Testing
         #expect(r.outcomes.total == 500)
     }
 
+    @Test func aPartialRunsTimingIsUnknownInTheTableAndTheJSON() throws {
+        var outcomes = OutcomeCounts()
+        outcomes.purchased = 62
+        outcomes.indeterminate = 238
+        let partial = report(items: [.init(itemId: 1, initialStock: 100, finalStock: 38, sold: 62, orders: 62)], outcomes: outcomes)
+        #expect(!partial.timingKnown)
+        let row = try #require(ReportTable(reports: [partial]).render().split(separator: "\n").first { $0.hasPrefix("naive") })
+        let cells = row.split(separator: " ").map(String.init)
+        #expect(cells.filter { $0 == "?" }.count == 4, "p50, p99, max and req/s: \(row)")
+        let object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(partial)) as? [String: Any])
+        #expect(object["timingKnown"] as? Bool == false)
+        outcomes.indeterminate = 0
+        #expect(report(items: partial.perItem, outcomes: outcomes).timingKnown)
+    }
+
     @Test func outcomeCountsAddUpEveryKind() {
         var counts = OutcomeCounts()
         for outcome in PurchaseOutcome.allCases { counts.record(outcome) }

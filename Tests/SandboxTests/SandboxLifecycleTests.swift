@@ -20,7 +20,7 @@ struct SandboxLifecycleTests {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("racelab-sandbox-\(UUID().uuidString)")
         let sandbox = Sandbox(home: home, logger: logger)
         defer {
-            try? sandbox.down()
+            _ = try? sandbox.down()
             try? FileManager.default.removeItem(at: home)
         }
         let probes = TestProbes.make()
@@ -75,7 +75,7 @@ struct SandboxLifecycleTests {
         let sandbox = Sandbox(home: home, logger: logger)
         let fallback = Sandbox.fallbackDirectory(for: home.path)
         defer {
-            try? sandbox.down()
+            _ = try? sandbox.down()
             try? FileManager.default.removeItem(at: parent)
             try? FileManager.default.removeItem(atPath: fallback)
         }

@@ -28,9 +28,11 @@ public struct ReportTable: Sendable {
             [
                 r.strategy.rawValue, r.isolation.abbreviation, "\(r.sold)", "\(r.initialStock)", "\(r.oversold)", "\(r.undersold)",
                 "\(r.outcomes.purchased)", "\(r.outcomes.soldOut)", "\(r.outcomes.gaveUp)", "\(r.outcomes.failed + r.outcomes.deadLettered)",
-                "\(r.outcomes.indeterminate)", "\(r.retries)", "\(r.aborts)", Self.format(r.latencyMs.p50), Self.format(r.latencyMs.p99),
-                Self.format(r.latencyMs.max),
-                String(format: "%.0f", r.throughputPerSec), r.violations.isEmpty ? "ok" : "\(r.violations.count) broken",
+                "\(r.outcomes.indeterminate)", "\(r.retries)", "\(r.aborts)",
+                // A partial run's timing covers only the requests that finished: unknown, not a measurement.
+                r.timingKnown ? Self.format(r.latencyMs.p50) : "?", r.timingKnown ? Self.format(r.latencyMs.p99) : "?",
+                r.timingKnown ? Self.format(r.latencyMs.max) : "?",
+                r.timingKnown ? String(format: "%.0f", r.throughputPerSec) : "?", r.violations.isEmpty ? "ok" : "\(r.violations.count) broken",
             ]
         }
         let loud = reports.map { $0.oversold > 0 || !$0.violations.isEmpty }

@@ -38,6 +38,9 @@ public struct RunReport: Sendable, Equatable, Codable {
     public var latencyMs: LatencySummary
     /// Requests settled per second.
     public var throughputPerSec: Double
+    /// False for a partial report (a run that timed out with requests still unsettled): its latency
+    /// and throughput describe only the requests that finished, so they are shown as unknown.
+    public var timingKnown: Bool
     /// From the gate opening (open loop: the first intended send time) to the last outcome.
     public var durationSec: Double
     /// Broken invariants in plain words; empty when all hold.
@@ -93,6 +96,7 @@ public struct RunReport: Sendable, Equatable, Codable {
         let settled = outcomes.total - outcomes.indeterminate
         self.durationSec = (durationSec * 1000).rounded() / 1000
         self.throughputPerSec = durationSec > 0 ? (Double(settled) / durationSec * 10).rounded() / 10 : 0
+        self.timingKnown = outcomes.indeterminate == 0
         self.violations = violations
         self.perItem = observation.items
         self.latencyCurve = latencyCurve
@@ -130,6 +134,7 @@ extension RunReport {
         retries = try container.decode(Int.self, forKey: .retries)
         latencyMs = try container.decode(LatencySummary.self, forKey: .latencyMs)
         throughputPerSec = try container.decode(Double.self, forKey: .throughputPerSec)
+        timingKnown = try container.decodeIfPresent(Bool.self, forKey: .timingKnown) ?? (outcomes.indeterminate == 0)
         durationSec = try container.decode(Double.self, forKey: .durationSec)
         violations = try container.decode([String].self, forKey: .violations)
         perItem = try container.decode([RunObservation.Item].self, forKey: .perItem)
