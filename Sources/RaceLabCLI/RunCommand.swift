@@ -136,7 +136,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let logger = lab.makeLogger(label: "racelab.run")
-        let configuration = stampede
+        var configuration = stampede
         let servers = try lab.servers(logger: logger)
         let runner = try StampedeRunner(postgresURL: servers.postgresURL, amqpURL: servers.amqpURL, logger: logger)
         // Strategy files are checked against the server and registered before any worker starts.
@@ -151,6 +151,8 @@ struct RunCommand: ParsableCommand {
             logger: logger
         )
         defer { pool?.stop() }
+        // Workers already running (--workers 0): the report names the consumers really attached, not the default.
+        if configuration.workers == 0 { configuration.consumersPerWorker = try runner.consumerCount() }
 
         var apiServer: LocalAPIServer?
         defer { apiServer?.stop() }
@@ -182,17 +184,20 @@ struct RunCommand: ParsableCommand {
         let chaosPlan = try chaos.map { try ChaosPlan(parsing: $0) }
         let recorder = history.map { _ in RunHistory() }
         var nextFault = Date().addingTimeInterval(Double(chaosPlan?.everyMilliseconds ?? 0) / 1000)
+        var kills: [Date] = []
         let tick = {
             guard let pool else { return }
             pool.replaceDeadWorkers()  // whoever killed them: the chaos below, or a person
             if let chaosPlan, Date() >= nextFault {
-                pool.killRandomWorker()
+                if pool.killRandomWorker() != nil { kills.append(Date()) }
                 nextFault = Date().addingTimeInterval(Double(chaosPlan.everyMilliseconds) / 1000)
             }
         }
         var reports: [RunReport] = []
         for strategy in strategies {
-            let report = try runner.run(
+            let started = Date()
+            kills.removeAll()
+            var report = try runner.run(
                 strategy: strategy,
                 configuration: configuration,
                 plan: plan,
@@ -204,6 +209,7 @@ struct RunCommand: ParsableCommand {
                 total in progress.update("\(strategy.name.rawValue): \(settled)/\(total) settled")
             }
             progress.clear()
+            if chaosPlan != nil { report.workerKillsSec = kills.map { ($0.timeIntervalSince(started) * 1000).rounded() / 1000 } }
             reports.append(report)
         }
         switch format {

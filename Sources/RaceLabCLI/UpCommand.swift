@@ -1,5 +1,5 @@
-import Foundation
 import ArgumentParser
+import Foundation
 import RaceLab
 import Sandbox
 
@@ -35,7 +35,9 @@ struct DownCommand: ParsableCommand {
         let logger = lab.makeLogger(label: "racelab.down")
         let stopped = try Sandbox(home: lab.homeURL, logger: logger).down()
         // On stderr, like every status line: stdout stays for what scripts read.
-        let line = stopped.isEmpty ? "racelab down: no server was running under \(lab.homeURL.path)" : "racelab down: stopped " + stopped.joined(separator: " and ")
+        let line =
+            stopped.isEmpty
+            ? "racelab down: no server was running under \(lab.homeURL.path)" : "racelab down: stopped " + stopped.joined(separator: " and ")
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 }

@@ -84,7 +84,8 @@ struct WorkerCommand: ParsableCommand {
         let whereFrom = Self.describe(servers)
         worker.start(ready: { [readyFile, consumers, workerName] in
             // Said once, on stderr, when every consumer is subscribed: where this worker takes requests from.
-            let line = "racelab worker \(workerName): consuming \(Topology.purchases) and its \(Topology.shardCount) shard queues with "
+            let line =
+                "racelab worker \(workerName): consuming \(Topology.purchases) and its \(Topology.shardCount) shard queues with "
                 + "\(consumers) consumer(s); \(whereFrom)\n"
             FileHandle.standardError.write(Data(line.utf8))
             if let readyFile { ReadyFile.create(readyFile) }

@@ -11,11 +11,18 @@ public struct ReportTable: Sendable {
         self.colour = colour
     }
 
+    /// "4 worker(s) × 4 consumers", or for workers already running (`--workers 0`) the consumers attached.
+    static func workers(_ report: RunReport) -> String {
+        report.workers == 0
+            ? "workers already running: \(report.consumersPerWorker) consumer(s) attached"
+            : "\(report.workers) worker(s) × \(report.consumersPerWorker) consumers"
+    }
+
     public func render() -> String {
         guard let first = reports.first else { return "" }
         var lines: [String] = []
         lines.append(
-            "\(first.buyers) buyers, \(first.items) item(s) × \(first.stock) stock, \(first.workers) worker(s) × \(first.consumersPerWorker) consumers, think \(first.thinkMs) ms, seed \(first.seed)"
+            "\(first.buyers) buyers, \(first.items) item(s) × \(first.stock) stock, \(Self.workers(first)), think \(first.thinkMs) ms, seed \(first.seed)"
                 + (first.via == "http" ? ", via http (publish \(String(format: "%.2f", first.publishSec)) s)" : "")
                 + (first.ratePerSec.map { ", open loop at \(String(format: "%.0f", $0)) req/s (latency from each intended send time)" } ?? "")
         )
@@ -37,6 +44,11 @@ public struct ReportTable: Sendable {
         }
         let loud = reports.map { $0.oversold > 0 || !$0.violations.isEmpty }
         lines += TextTable.figures(header: header, rows: rows).lines { colour && loud[$0] ? "1;31" : nil }
+        for report in reports {
+            guard let kills = report.workerKillsSec else { continue }
+            let times = kills.prefix(12).map { String(format: "+%.1f s", $0) }.joined(separator: ", ") + (kills.count > 12 ? ", …" : "")
+            lines.append("\(report.strategy.rawValue): chaos killed \(kills.count) worker(s)\(kills.isEmpty ? "" : " at " + times)")
+        }
         let broken = reports.filter { !$0.violations.isEmpty }
         let undersold = reports.filter { $0.undersold > 0 }
         if !broken.isEmpty || !undersold.isEmpty {

@@ -57,6 +57,9 @@ public struct RunReport: Sendable, Equatable, Codable {
     /// Open loop: the offered rate, requests per second; latency then counts from each request's
     /// intended send time and the duration from the first one. Absent for a closed stampede.
     public var ratePerSec: Double?
+    /// `--chaos kill-worker`: the seconds, from the start of the run, at which a worker was killed;
+    /// absent without chaos.
+    public var workerKillsSec: [Double]?
 
     public init(
         strategy: StrategyName,
@@ -142,5 +145,6 @@ extension RunReport {
         via = try container.decodeIfPresent(String.self, forKey: .via) ?? "queue"
         publishSec = try container.decodeIfPresent(Double.self, forKey: .publishSec) ?? 0
         ratePerSec = try container.decodeIfPresent(Double.self, forKey: .ratePerSec)
+        workerKillsSec = try container.decodeIfPresent([Double].self, forKey: .workerKillsSec)
     }
 }
