@@ -176,7 +176,13 @@ public final class AMQPConnection {
             return racelab_amqp_login_plain_with_properties(state, vhost, 0, frameMax, heartbeat, &properties, user, password)
         }
         if reply.reply_type != AMQP_RESPONSE_NORMAL {
-            let error = loginError(reply, endpoint: endpoint, connectTimeout: connectTimeout)
+            // No connection.start ever came (its server properties are what librabbitmq keeps from it):
+            // whatever answers on that port does not speak AMQP.
+            let greeted = (amqp_get_server_properties(state)?.pointee.num_entries ?? 0) > 0
+            let error =
+                !greeted && reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && reply.library_error != AMQP_STATUS_TIMEOUT.rawValue
+                ? AMQPError(kind: .connect, message: "\(endpoint) answered, but is not a RabbitMQ server: it does not speak AMQP 0-9-1 (wrong port?)")
+                : loginError(reply, endpoint: endpoint, connectTimeout: connectTimeout)
             if reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION, reply.reply.id == RACELAB_CONNECTION_CLOSE_METHOD {
                 var closeOk = amqp_connection_close_ok_t(dummy: 0)
                 amqp_send_method(state, 0, RACELAB_CONNECTION_CLOSE_OK_METHOD, &closeOk)

@@ -39,6 +39,16 @@ public final class PostgresConnection {
         guard PQstatus(conn) == CONNECTION_OK else {
             let reason = PostgresConnection.connectFailureReason(String(cString: PQerrorMessage(conn)))
             PQfinish(conn)
+            // The server answered and refused: say so, rather than that it cannot be reached.
+            if reason.hasPrefix("database \""), reason.hasSuffix("does not exist") {
+                throw PostgresError(
+                    kind: .connect,
+                    message: "reached PostgreSQL at \(options.server), but the \(reason) (create it, or name another in the URL)"
+                )
+            }
+            if reason.contains("password authentication failed") || reason.contains("no password supplied") || reason.contains("pg_hba.conf") {
+                throw PostgresError(kind: .connect, message: "PostgreSQL at \(options.server) refused the login: \(reason)")
+            }
             throw PostgresError(kind: .connect, message: "cannot reach PostgreSQL at \(options.server): \(reason)")
         }
         // NOTICEs ("relation already exists, skipping") would otherwise go straight to stderr.
@@ -333,8 +343,13 @@ public final class PostgresConnection {
         if let hint = reason.range(of: "; Is the server running") {
             reason = String(reason[..<hint.lowerBound])
         }
+        for prefix in ["FATAL:", "ERROR:"] where reason.hasPrefix(prefix) {
+            reason = reason.dropFirst(prefix.count).trimmingCharacters(in: .whitespaces)
+        }
         guard let first = reason.first else { return "unknown error" }
-        return first.lowercased() + reason.dropFirst()
+        // "Connection refused" reads as part of our sentence; an all-capitals word stays as it is.
+        let word = reason.prefix { $0.isLetter }
+        return word.count > 1 && word == word.uppercased() ? reason : first.lowercased() + reason.dropFirst()
     }
 }
 

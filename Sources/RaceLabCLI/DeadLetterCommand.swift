@@ -15,8 +15,8 @@ struct DeadLetterCommand: ParsableCommand {
 
     @OptionGroup var lab: LabOptions
 
-    @Option(parsing: .unconditional, help: "Dead letters to list at most, in queue order.")
-    var limit: Int = 100
+    @Option(parsing: .unconditional, help: "Dead letters to list at most, in queue order (default 100; not with --purge).")
+    var limit: Int?
 
     @Flag(help: "Remove every dead letter and say how many.")
     var purge = false
@@ -25,7 +25,9 @@ struct DeadLetterCommand: ParsableCommand {
     var format: OutputFormat = .table
 
     func validate() throws {
-        guard (1...65_535).contains(limit) else { throw ValidationError("--limit must be in 1...65535 (got \(limit))") }
+        if let limit, !(1...65_535).contains(limit) { throw ValidationError("--limit must be in 1...65535 (got \(limit))") }
+        // A purge removes the whole queue; a limit would suggest it removes only some.
+        if purge, limit != nil { throw ValidationError("--purge removes every dead letter; drop --limit (it applies to listing)") }
     }
 
     func run() throws {
@@ -41,7 +43,7 @@ struct DeadLetterCommand: ParsableCommand {
             return
         }
         let total = try queue.count()
-        let letters = try queue.browse(limit: limit)
+        let letters = try queue.browse(limit: limit ?? 100)
         switch format {
         case .table:
             print(Self.table(letters, total: total))

@@ -15,20 +15,32 @@ struct LabOptions: ParsableArguments {
     @Option(help: "The lab home, for the embedded servers and logs (env RACELAB_HOME).")
     var home: String = Sandbox.defaultHome().path
 
-    @Option(help: "Log level on stderr: trace, debug, info, notice, warning, error (env RACELAB_LOG_LEVEL).")
-    var logLevel: String = ProcessInfo.processInfo.environment["RACELAB_LOG_LEVEL"] ?? "notice"
+    @Option(help: "Log level on stderr: trace, debug, info, notice, warning, error (env RACELAB_LOG_LEVEL; default notice).")
+    var logLevel: String?
+
+    /// The level in force: the option, else `RACELAB_LOG_LEVEL`, else notice.
+    var level: String { logLevel ?? Self.environment("RACELAB_LOG_LEVEL") ?? "notice" }
 
     func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error (got '\(logLevel)')")
+        // Checked as early as the option it stands for; the error names where the value came from.
+        guard Logger.Level(rawValue: level) != nil else {
+            let source = logLevel == nil ? "RACELAB_LOG_LEVEL" : "--log-level"
+            throw ValidationError("\(source) must be one of trace, debug, info, notice, warning, error (got '\(level)')")
         }
+        for variable in ["RACELAB_POSTGRES_URL", "RACELAB_AMQP_URL"] {
+            if let value = Self.environment(variable), let problem = LabServers.urlProblem(value, variable: variable) {
+                throw ValidationError(problem)
+            }
+        }
+        if let postgresURL, let problem = LabServers.urlProblem(postgresURL, variable: "--postgres-url") { throw ValidationError(problem) }
+        if let amqpURL, let problem = LabServers.urlProblem(amqpURL, variable: "--amqp-url") { throw ValidationError(problem) }
     }
 
     var homeURL: URL { URL(fileURLWithPath: home) }
 
     /// Sets up swift-log on stderr and returns the command's logger.
     func makeLogger(label: String) -> Logger {
-        let level = Logger.Level(rawValue: logLevel) ?? .notice
+        let level = Logger.Level(rawValue: self.level) ?? .notice
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level

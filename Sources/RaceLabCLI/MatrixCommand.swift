@@ -37,7 +37,7 @@ struct MatrixCommand: ParsableCommand {
     var format: OutputFormat = .table
 
     func validate() throws {
-        guard timeout > 0 else { throw ValidationError("--timeout must be positive (got \(timeout))") }
+        if let problem = StampedeConfiguration.timeoutProblem(timeout) { throw ValidationError(problem) }
     }
 
     func run() throws {

@@ -35,7 +35,7 @@ struct PoisonCommand: ParsableCommand {
     func validate() throws {
         guard (0...64).contains(workers) else { throw ValidationError("--workers must be in 0...64 (got \(workers))") }
         guard (1...64).contains(consumers) else { throw ValidationError("--consumers must be in 1...64 (got \(consumers))") }
-        guard timeout > 0, timeout <= 3_600 else { throw ValidationError("--timeout must be in 0...3600 seconds (got \(timeout))") }
+        if let problem = StampedeConfiguration.timeoutProblem(timeout) { throw ValidationError(problem) }
     }
 
     func run() throws {

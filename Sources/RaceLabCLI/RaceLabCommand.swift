@@ -19,6 +19,14 @@ struct RaceLabCommand: ParsableCommand {
 
     /// Parses and runs, printing a failure as one line on stderr (help and usage errors print as usual).
     static func main() {
+        // `racelab help NAME` for a NAME that is not a command is an error, not the root help.
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "help", arguments.count > 1 {
+            let known = configuration.subcommands.map { $0._commandName }
+            if !known.contains(arguments[1]) {
+                fail("no command '\(arguments[1])' (commands: \(known.joined(separator: ", ")))")
+            }
+        }
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -59,9 +59,51 @@ import Testing
         (["run", "--strategy", "naive", "--buyers", "10", "--stock", "1", "--history", "/tmp"], "is a directory"),
         (["run", "--strategy", "naive", "--buyers", "10", "--stock", "1", "--history", "/proc/x"], "cannot write in /proc"),
         (["run", "--strategy", "naive", "--buyers", "10", "--stock", "1", "--history", ""], "expected a file path"),
+        (["run", "--strategy", "naive", "--buyers", "10", "--stock", "1", "--timeout", "1e400"], "at most 3600 seconds (got inf)"),
+        (["run", "--strategy", "naive", "--buyers", "10", "--stock", "1", "--timeout", "0"], "more than 0 and at most 3600"),
+        (["dlq", "--purge", "--limit", "3"], "drop --limit"),
+        (["help", "nosuch"], "no command 'nosuch'"),
     ])
     func badInputGetsOneLineAndANonZeroExit(arguments: [String], mention: String) async throws {
         expectOneLineError(try await Self.racelab(arguments), mentioning: mention)
+    }
+
+    /// Environment values are checked as early as the options they stand for, and named.
+    @Test(arguments: [
+        (["RACELAB_LOG_LEVEL": "loud"], "RACELAB_LOG_LEVEL must be one of"),
+        (["RACELAB_POSTGRES_URL": "mysql://x@127.0.0.1:1/db"], "RACELAB_POSTGRES_URL: expected a postgresql:// URL"),
+        (["RACELAB_AMQP_URL": "http://x@127.0.0.1:1/"], "RACELAB_AMQP_URL: invalid RabbitMQ URL"),
+    ])
+    func aBadEnvironmentValueIsNamedBeforeAnyWork(environment: [String: String], mention: String) async throws {
+        expectOneLineError(
+            try await Self.racelab(["run", "--strategy", "naive", "--buyers", "10", "--stock", "1"], environment: environment),
+            mentioning: mention
+        )
+    }
+
+    @Test(.enabled(if: LabEnvironment.available, LabEnvironment.skipNotice))
+    func aMissingDatabaseIsToldApartFromAnUnreachableServer() async throws {
+        var components = try #require(URLComponents(string: LabEnvironment.postgresURL ?? ""))
+        components.path = "/nosuchdb"
+        let result = try await Self.racelab(
+            ["run", "--strategy", "naive", "--buyers", "10", "--stock", "1", "--workers", "0"],
+            environment: ["RACELAB_POSTGRES_URL": try #require(components.string), "RACELAB_AMQP_URL": LabEnvironment.amqpURL ?? ""]
+        )
+        expectOneLineError(result, mentioning: "but the database \"nosuchdb\" does not exist")
+    }
+
+    @Test(.enabled(if: LabEnvironment.available, LabEnvironment.skipNotice))
+    func aPortThatDoesNotSpeakAMQPIsSaidSo() async throws {
+        // PostgreSQL's port, as RabbitMQ's: it answers, but not in AMQP.
+        let postgres = try #require(URLComponents(string: LabEnvironment.postgresURL ?? ""))
+        let result = try await Self.racelab(
+            ["run", "--strategy", "naive", "--buyers", "10", "--stock", "1", "--workers", "0"],
+            environment: [
+                "RACELAB_POSTGRES_URL": LabEnvironment.postgresURL ?? "",
+                "RACELAB_AMQP_URL": "amqp://x:y@127.0.0.1:\(try #require(postgres.port))/%2f",
+            ]
+        )
+        expectOneLineError(result, mentioning: "is not a RabbitMQ server")
     }
 
     @Test func anUnreachableDatabaseIsNamedWithinTenSeconds() async throws {

@@ -23,6 +23,29 @@ public struct LabServers: Sendable, Equatable {
         return LabServers(postgresURL: postgresURL ?? started.postgresURL, amqpURL: amqpURL ?? started.amqpURL)
     }
 
+    /// Why `value`, given as `source` (an option or an environment variable, named in the message),
+    /// is not a usable server URL; nil when it looks right. PostgreSQL's are `postgresql://`,
+    /// `postgres://` or libpq `key=value` settings; RabbitMQ's are `amqp://` URLs. Checked before any
+    /// work, so a wrong scheme is one line naming where it came from.
+    public static func urlProblem(_ value: String, variable source: String) -> String? {
+        if source.lowercased().contains("postgres") {
+            guard let schemeEnd = value.range(of: "://") else { return nil }  // key=value settings: libpq judges them
+            let scheme = value[..<schemeEnd.lowerBound].lowercased()
+            guard scheme == "postgresql" || scheme == "postgres" else {
+                return "\(source): expected a postgresql:// URL (or libpq key=value settings), got a \(scheme):// one"
+            }
+            return nil
+        }
+        do {
+            _ = try AMQPEndpoint(url: value)
+            return nil
+        } catch let error as AMQPError {
+            return "\(source): \(error.message)"
+        } catch {
+            return "\(source): \(error)"
+        }
+    }
+
     /// Readiness checks with the real clients: a PostgreSQL query and an AMQP login.
     public static let probes = SandboxProbes(
         postgres: { url in

@@ -81,9 +81,23 @@ public struct StampedeConfiguration: Sendable, Equatable, Codable {
         if !PurchaseRequest.quantityRange.contains(quantity) {
             return "--quantity must be in \(PurchaseRequest.quantityRange.lowerBound)...\(PurchaseRequest.quantityRange.upperBound) (got \(quantity))"
         }
-        if !(idleTimeoutSeconds > 0) { return "--timeout must be positive (got \(idleTimeoutSeconds))" }
+        if let problem = Self.timeoutProblem(idleTimeoutSeconds) { return problem }
         if let ratePerSec, !(ratePerSec > 0 && ratePerSec <= 1_000_000) {
             return "--rate must be more than 0 and at most 1000000 requests per second (got \(ratePerSec))"
+        }
+        return nil
+    }
+}
+
+extension StampedeConfiguration {
+    /// The longest wait any command takes as `--timeout`, in seconds.
+    public static let maxTimeoutSeconds: Double = 3_600
+
+    /// Why `seconds` is not a usable `--timeout` (not a number, not more than 0, infinite, over an
+    /// hour); nil when it is. One wording for every command.
+    public static func timeoutProblem(_ seconds: Double, option: String = "--timeout") -> String? {
+        guard seconds.isFinite, seconds > 0, seconds <= maxTimeoutSeconds else {
+            return "\(option) must be more than 0 and at most \(Int(maxTimeoutSeconds)) seconds (got \(seconds))"
         }
         return nil
     }
