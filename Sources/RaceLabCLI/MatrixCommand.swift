@@ -38,11 +38,18 @@ struct MatrixCommand: ParsableCommand {
 
     func validate() throws {
         if let problem = StampedeConfiguration.timeoutProblem(timeout) { throw ValidationError(problem) }
+        // Everything the matrix will write is checked before any stampede runs.
+        if let output, let problem = WritablePath.problemWithFolder(output, option: "--output") { throw ValidationError(problem) }
+        if let store, let problem = WritablePath.problemWithFile(store, option: "--store") { throw ValidationError(problem) }
     }
 
     func run() throws {
         let logger = lab.makeLogger(label: "racelab.matrix")
         let parsed = try ExperimentSpec.load(contentsOf: URL(fileURLWithPath: file), file: file)
+        // --quick on a spec with no quick: section would run the whole matrix while saying "quick".
+        if quick, parsed.quick == nil {
+            throw CLIError(message: "\(file) has no quick: section, so --quick has nothing to shrink; add one or run without --quick")
+        }
         let spec = quick ? parsed.quickVariant : parsed
         let plan = MatrixPlan(spec: spec)
         for cell in spec.cells {
@@ -74,7 +81,8 @@ struct MatrixCommand: ParsableCommand {
             environment: environment,
             plannedRuns: plan.runs.count
         )
-        let folder = output.map { URL(fileURLWithPath: $0) } ?? lab.homeURL.appendingPathComponent("reports/\(matrixRunId)-\(spec.name)")
+        let folder =
+            output.map { URL(fileURLWithPath: $0) } ?? Self.defaultFolder(home: lab.homeURL, store: store, matrixRunId: matrixRunId, name: spec.name)
         let interruption = Self.onInterrupt {
             Self.note("interrupted; writing the reports of the runs finished so far")
             if let record = try? results.matrixRun(id: matrixRunId), (try? MatrixReport(record: record).write(to: folder)) != nil {
@@ -94,16 +102,37 @@ struct MatrixCommand: ParsableCommand {
             throw CLIError(message: "matrix run \(matrixRunId) vanished from the result store at \(results.path)")
         }
         let report = MatrixReport(record: record)
-        try report.write(to: folder)
+        // The summary first: a report folder that cannot be written after all never costs it.
         switch format {
         case .table: print(MatrixSummaryTable(cells: report.cells, colour: isatty(STDOUT_FILENO) == 1).render())
         case .json: print(String(decoding: try report.json(), as: UTF8.self))
+        }
+        do {
+            _ = try report.write(to: folder)
+        } catch {
+            throw CLIError(
+                message:
+                    "cannot write the reports to \(folder.path): \(WritablePath.cause(of: error)); every run is stored (matrix run \(matrixRunId) in \(results.path))"
+            )
         }
         let failed = plan.runs.count - record.entries.count
         Self.note(
             "Matrix run \(matrixRunId) (\(spec.name)): \(record.entries.count) of \(plan.runs.count) runs stored"
                 + (failed > 0 ? " (\(failed) failed)" : "") + "; reports in \(folder.path)/"
         )
+    }
+
+    /// `<home>/reports/<id>-<name>` for the default store; for another store its name and a hash of
+    /// its path come first, so the folders of different stores (whose ids both start at 1) never meet.
+    static func defaultFolder(home: URL, store: String?, matrixRunId: Int64, name: String) -> URL {
+        guard let store,
+            URL(fileURLWithPath: store).standardizedFileURL != URL(fileURLWithPath: ResultStore.defaultPath(home: home)).standardizedFileURL
+        else { return home.appendingPathComponent("reports/\(matrixRunId)-\(name)") }
+        let path = URL(fileURLWithPath: store).standardizedFileURL.path
+        var hash: UInt32 = 2_166_136_261
+        for byte in path.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        let stem = URL(fileURLWithPath: store).deletingPathExtension().lastPathComponent
+        return home.appendingPathComponent("reports/\(stem)-\(String(hash, radix: 16))-\(matrixRunId)-\(name)")
     }
 
     /// Fires every run of `plan`, storing each as it finishes.

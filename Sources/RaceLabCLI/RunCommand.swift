@@ -113,25 +113,7 @@ struct RunCommand: ParsableCommand {
                 throw ValidationError("--api-url: expected http://host:port, got '\(apiURL)'")
             }
         }
-        if let history {
-            guard !history.isEmpty else { throw ValidationError("--history: expected a file path, got ''") }
-            let folder = URL(fileURLWithPath: history).deletingLastPathComponent().path
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw ValidationError("--history: folder \(folder) does not exist")
-            }
-            if FileManager.default.fileExists(atPath: history, isDirectory: &isDirectory), isDirectory.boolValue {
-                throw ValidationError("--history: \(history) is a directory; name a file")
-            }
-            // Written as a new file renamed into place: the folder must take new files (asked by making one).
-            let probe = folder + "/.racelab-history-check-\(getpid())"
-            let descriptor = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            guard descriptor >= 0 else {
-                throw ValidationError("--history: cannot write in \(folder) (\(String(cString: strerror(errno))))")
-            }
-            close(descriptor)
-            unlink(probe)
-        }
+        if let history, let problem = WritablePath.problemWithFile(history, option: "--history") { throw ValidationError(problem) }
     }
 
     func run() throws {
@@ -226,7 +208,7 @@ struct RunCommand: ParsableCommand {
             do {
                 try recorder.write(to: URL(fileURLWithPath: history))
             } catch {
-                throw CLIError(message: "--history: cannot write \(history): \(Self.cause(of: error)); the report above is complete")
+                throw CLIError(message: "--history: cannot write \(history): \(WritablePath.cause(of: error)); the report above is complete")
             }
         }
         let unfinished = reports.filter { $0.outcomes.indeterminate > 0 }
@@ -268,17 +250,5 @@ final class ProgressLine {
     func clear() {
         guard enabled else { return }
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
-    }
-}
-
-extension RunCommand {
-    /// A file error in a few words ("No space left on device", "Permission denied"), never a Foundation dump.
-    static func cause(of error: Error) -> String {
-        let nsError = error as NSError
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(underlying.code)))
-        }
-        if nsError.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(nsError.code))) }
-        return nsError.localizedFailureReason ?? nsError.localizedDescription
     }
 }

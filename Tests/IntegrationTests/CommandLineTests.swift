@@ -62,6 +62,9 @@ import Testing
         (["run", "--strategy", "naive", "--buyers", "10", "--stock", "1", "--timeout", "1e400"], "at most 3600 seconds (got inf)"),
         (["run", "--strategy", "naive", "--buyers", "10", "--stock", "1", "--timeout", "0"], "more than 0 and at most 3600"),
         (["dlq", "--purge", "--limit", "3"], "drop --limit"),
+        (["matrix", "experiments/last-item.yaml", "--quick", "--output", "/proc/x"], "--output: cannot write in /proc"),
+        (["matrix", "experiments/last-item.yaml", "--quick", "--output", "/dev/null"], "is not a folder"),
+        (["matrix", "experiments/last-item.yaml", "--quick", "--store", "/tmp"], "--store: /tmp is a directory"),
         (["help", "nosuch"], "no command 'nosuch'"),
     ])
     func badInputGetsOneLineAndANonZeroExit(arguments: [String], mention: String) async throws {
