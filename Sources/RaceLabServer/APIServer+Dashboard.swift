@@ -6,6 +6,9 @@ import RaceLab
 extension APIServer {
     /// How many buyers one demo stampede may fire.
     static let stampedeBuyers: ClosedRange<Int64> = 1...10_000
+    /// The stock a demo stampede may set: as many units as a strategy keeping one row per unit may hold,
+    /// for every strategy (more than 10,000 buyers could ever buy anyway).
+    static let stampedeStock: ClosedRange<Int64> = 0...Int64(Schema.maxUnitRows)
 
     func addDashboardRoutes(to router: Router<BasicRequestContext>) {
         router.get("/") { _, _ in
@@ -42,8 +45,8 @@ extension APIServer {
     /// Resets the item and publishes `buyers` purchases of it (buyers 1…n) with confirms, answering `202`
     /// once the broker took them all; `503` (naming how many it took) when it could not.
     func fireStampede(_ request: Request) async throws -> Response {
-        let body = try await JSONBody(request)
-        let strategyName = try body.string("strategy") ?? StrategyName.pessimistic.rawValue
+        let body = try await JSONBody(request, fields: ["strategy", "buyers", "stock", "itemId", "thinkMs", "isolation"])
+        guard let strategyName = try body.string("strategy") else { throw ProblemDetails.malformed("strategy", "missing") }
         let buyers = try body.integer("buyers") ?? 0
         let stock = try body.integer("stock") ?? 0
         let itemId = try body.integer("itemId", required: false) ?? 1
@@ -53,18 +56,12 @@ extension APIServer {
         guard Self.stampedeBuyers.contains(buyers) else {
             throw ProblemDetails.invalid("buyers", "must be in \(Self.stampedeBuyers), got \(buyers)")
         }
-        guard Self.stockRange.contains(stock) else {
-            throw ProblemDetails.invalid("stock", "must be in \(Self.stockRange.lowerBound)...\(Self.stockRange.upperBound), got \(stock)")
+        guard Self.stampedeStock.contains(stock) else {
+            throw ProblemDetails.invalid("stock", "must be in \(Self.stampedeStock.lowerBound)...\(Self.stampedeStock.upperBound), got \(stock)")
         }
         guard itemId > 0 else { throw ProblemDetails.invalid("itemId", "must be positive, got \(itemId)") }
         guard let think = Int(exactly: thinkMs), PurchaseRequest.thinkRange.contains(think) else {
             throw ProblemDetails.invalid("thinkMs", "must be in \(PurchaseRequest.thinkRange), got \(thinkMs)")
-        }
-        if strategy.traits.stock == .unitRows, stock > Schema.maxUnitRows {
-            throw ProblemDetails.invalid(
-                "stock",
-                "must be at most \(Schema.maxUnitRows) for \(strategy.name), which keeps one row per unit, got \(stock)"
-            )
         }
         try await resetItem(itemId, stock: stock, version: 0, keeping: strategy.traits.stock)
         let purchases = (1...buyers).map { buyer in

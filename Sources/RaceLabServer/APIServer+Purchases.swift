@@ -5,6 +5,8 @@ import RaceLab
 
 /// `POST /purchases` and `GET /purchases/{id}`.
 extension APIServer {
+    static let purchaseFields = ["itemId", "buyerId", "quantity", "strategy", "thinkMs", "isolation", "requestId", "runId", "gated"]
+
     func addPurchaseRoutes(to router: Router<BasicRequestContext>) {
         router.post("/purchases") { request, _ in try await self.submitPurchase(request) }
         router.get("/purchases/{id}") { _, context in try self.purchaseStatus(context.parameters.get("id") ?? "") }
@@ -12,7 +14,7 @@ extension APIServer {
 
     /// Validates the body, publishes the request with a confirm and answers `202` with its id.
     func submitPurchase(_ request: Request) async throws -> Response {
-        let body = try await JSONBody(request)
+        let body = try await JSONBody(request, fields: Self.purchaseFields)
         let itemId = try body.integer("itemId") ?? 0
         let buyerId = try body.integer("buyerId") ?? 0
         let quantity = try body.integer("quantity", required: false) ?? 1

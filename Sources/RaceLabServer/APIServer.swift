@@ -65,7 +65,8 @@ public final class APIServer: Sendable {
         database.waitUntilFinished()
     }
 
-    /// The routes, behind ``ProblemMiddleware``.
+    /// The routes, behind ``ProblemMiddleware``; ``MethodNotAllowedMiddleware`` turns a known path's
+    /// unserved method into `405`.
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ProblemMiddleware())
@@ -74,6 +75,7 @@ public final class APIServer: Sendable {
         addObservabilityRoutes(to: router)
         addDocumentationRoutes(to: router)
         addDashboardRoutes(to: router)
+        router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))  // last: it sees unmatched requests only
         return router
     }
 

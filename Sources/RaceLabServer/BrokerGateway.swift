@@ -118,7 +118,7 @@ final class BrokerGateway: Sendable {
                 connection = open
             } catch {
                 logger.warning("Cannot reach RabbitMQ", metadata: ["lab.error": "\(error)"])
-                for job in jobs { job.fail(ProblemDetails.unavailable("RabbitMQ cannot take the request: \(error)")) }
+                for job in jobs { job.fail(ProblemDetails.unavailable("cannot reach RabbitMQ")) }
                 continue
             }
             if !run(jobs, on: open) {
@@ -149,7 +149,8 @@ final class BrokerGateway: Sendable {
                     continuation.resume(returning: try connection.inspectQueue(Topology.purchases).messageCount)
                 } catch {
                     healthy = false
-                    continuation.resume(throwing: ProblemDetails.unavailable("RabbitMQ did not answer: \(error)"))
+                    logger.warning("RabbitMQ did not answer a queue inspection", metadata: ["lab.error": "\(error)"])
+                    continuation.resume(throwing: ProblemDetails.unavailable("RabbitMQ did not answer"))
                 }
             case .publish(let body, let queue, let continuation):
                 waiting.append(continuation)
@@ -169,7 +170,7 @@ final class BrokerGateway: Sendable {
             // A nack, a timeout or a lost channel: the broker may not hold these requests, so none is acknowledged.
             logger.warning("RabbitMQ did not confirm publishes", metadata: ["lab.error": "\(error)", "lab.count": "\(waiting.count)"])
             for continuation in waiting {
-                continuation.resume(throwing: ProblemDetails.unavailable("RabbitMQ did not confirm the request: \(error)"))
+                continuation.resume(throwing: ProblemDetails.unavailable("RabbitMQ did not confirm the request"))
             }
             return false
         }

@@ -108,7 +108,7 @@ final class DatabaseGateway: Sendable {
                 if !open.isHealthy { connection = nil }
             } catch {
                 logger.warning("Cannot reach PostgreSQL", metadata: ["lab.error": "\(error)"])
-                job(.failure(ProblemDetails.unavailable("PostgreSQL cannot answer: \(error)")))
+                job(.failure(ProblemDetails.unavailable("PostgreSQL is unavailable")))
             }
         }
     }

@@ -2,21 +2,27 @@ import RaceLab
 
 /// The hand-maintained OpenAPI 3.0 description of the API, served at `GET /openapi.json`.
 ///
-/// Keep it in step with the routes: `RaceLabServerTests` checks that every route is in it. The
-/// `Strategy` enum is filled in when served, from the strategies the server offers then.
+/// Keep it in step with the routes: `RaceLabServerTests` checks that every route is in it, and
+/// `api-checks` (schemathesis) that the server answers as it says. Two parts are filled in when served:
+/// the `Strategy` enum, from the strategies the server offers then, and the stampede's stock limit.
 enum OpenAPIDocument {
     /// The document with `strategies` as the `Strategy` schema's values.
     static func json(strategies: [StrategyName]) -> String {
         let values = strategies.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
-        return json.replacingOccurrences(of: #""enum": ["naive", "pessimistic", "optimistic", "advisory", "batched"]"#, with: "\"enum\": [\(values)]")
+        return template.replacingOccurrences(
+            of: #""enum": ["naive", "pessimistic", "optimistic", "advisory", "batched"]"#,
+            with: "\"enum\": [\(values)]"
+        )
+        .replacingOccurrences(of: "/*STAMPEDE_STOCK_MAX*/0", with: "\(APIServer.stampedeStock.upperBound)")
     }
 
-    static let json = #"""
+    /// The document with the stampede's stock limit to fill in (not JSON until ``json(strategies:)``).
+    private static let template = #"""
         {
           "openapi": "3.0.3",
           "info": {
             "title": "RaceLab API",
-            "version": "1.0.0",
+            "version": "1.1.0",
             "description": "Buy the last item over HTTP. Purchases are published to RabbitMQ with publisher confirms and settled by RaceLab workers against PostgreSQL."
           },
           "paths": {
@@ -58,7 +64,15 @@ enum OpenAPIDocument {
                 "responses": {
                   "200": {
                     "description": "The items",
-                    "content": {"application/json": {"schema": {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}}}}}
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "object",
+                          "required": ["items"],
+                          "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}}
+                        }
+                      }
+                    }
                   },
                   "503": {"$ref": "#/components/responses/Problem"}
                 }
@@ -72,7 +86,8 @@ enum OpenAPIDocument {
                   "200": {"description": "The item", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}}},
                   "400": {"$ref": "#/components/responses/Problem"},
                   "404": {"$ref": "#/components/responses/Problem"},
-                  "422": {"$ref": "#/components/responses/Problem"}
+                  "422": {"$ref": "#/components/responses/Problem"},
+                  "503": {"$ref": "#/components/responses/Problem"}
                 }
               }
             },
@@ -87,9 +102,10 @@ enum OpenAPIDocument {
                       "schema": {
                         "type": "object",
                         "required": ["stock"],
+                        "additionalProperties": false,
                         "properties": {
                           "stock": {"type": "integer", "minimum": 0, "maximum": 1000000000},
-                          "version": {"type": "integer", "minimum": 0, "default": 0}
+                          "version": {"type": "integer", "format": "int64", "minimum": 0, "default": 0}
                         }
                       }
                     }
@@ -98,7 +114,9 @@ enum OpenAPIDocument {
                 "responses": {
                   "200": {"description": "The item after the reset", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}}},
                   "400": {"$ref": "#/components/responses/Problem"},
-                  "422": {"$ref": "#/components/responses/Problem"}
+                  "413": {"$ref": "#/components/responses/Problem"},
+                  "422": {"$ref": "#/components/responses/Problem"},
+                  "503": {"$ref": "#/components/responses/Problem"}
                 }
               }
             },
@@ -106,7 +124,24 @@ enum OpenAPIDocument {
               "get": {
                 "summary": "Live Server-Sent Events",
                 "description": "event: outcome, data: the worker's outcome message (JSON), for every purchase this server accepted; event: stock, data: {itemId, stock} after a purchase or a reset.",
-                "responses": {"200": {"description": "An endless event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
+                "responses": {
+                  "200": {
+                    "description": "An endless event stream",
+                    "content": {
+                      "text/event-stream": {
+                        "schema": {
+                          "type": "object",
+                          "description": "One event",
+                          "required": ["event", "data"],
+                          "properties": {
+                            "event": {"type": "string", "enum": ["outcome", "stock"]},
+                            "data": {"type": "string", "description": "JSON: the outcome message, or {itemId, stock}"}
+                          }
+                        }
+                      }
+                    }
+                  }
+                }
               }
             },
             "/metrics": {
@@ -169,10 +204,11 @@ enum OpenAPIDocument {
                       "schema": {
                         "type": "object",
                         "required": ["strategy", "buyers", "stock"],
+                        "additionalProperties": false,
                         "properties": {
                           "strategy": {"$ref": "#/components/schemas/Strategy"},
                           "buyers": {"type": "integer", "minimum": 1, "maximum": 10000},
-                          "stock": {"type": "integer", "minimum": 0, "maximum": 1000000000},
+                          "stock": {"type": "integer", "minimum": 0, "maximum": /*STAMPEDE_STOCK_MAX*/0},
                           "itemId": {"type": "integer", "format": "int64", "minimum": 1, "default": 1},
                           "thinkMs": {"type": "integer", "minimum": 0, "maximum": 60000, "default": 0},
                           "isolation": {"$ref": "#/components/schemas/Isolation"}
@@ -201,6 +237,7 @@ enum OpenAPIDocument {
                     }
                   },
                   "400": {"$ref": "#/components/responses/Problem"},
+                  "413": {"$ref": "#/components/responses/Problem"},
                   "422": {"$ref": "#/components/responses/Problem"},
                   "503": {"$ref": "#/components/responses/Problem"}
                 }
@@ -213,7 +250,7 @@ enum OpenAPIDocument {
             },
             "responses": {
               "Problem": {
-                "description": "A client error or an unavailable dependency, naming the field at fault",
+                "description": "A client error (400 malformed, 413 too large, 422 invalid value) or an unavailable dependency (503), naming the field at fault",
                 "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
               }
             },
@@ -243,6 +280,7 @@ enum OpenAPIDocument {
               "PurchaseSubmission": {
                 "type": "object",
                 "required": ["itemId", "buyerId"],
+                "additionalProperties": false,
                 "properties": {
                   "itemId": {"type": "integer", "format": "int64", "minimum": 1},
                   "buyerId": {"type": "integer", "format": "int64", "minimum": 1},
@@ -298,6 +336,7 @@ enum OpenAPIDocument {
                 "properties": {
                   "outcomes": {
                     "type": "object",
+                    "required": ["purchased", "soldOut", "gaveUp", "failed", "deadLettered"],
                     "properties": {
                       "purchased": {"type": "integer"}, "soldOut": {"type": "integer"}, "gaveUp": {"type": "integer"},
                       "failed": {"type": "integer"}, "deadLettered": {"type": "integer"}
@@ -307,6 +346,7 @@ enum OpenAPIDocument {
                   "pending": {"type": "integer"},
                   "latencyMs": {
                     "type": "object",
+                    "required": ["p50", "p90", "p99", "max"],
                     "properties": {"p50": {"type": "number"}, "p90": {"type": "number"}, "p99": {"type": "number"}, "max": {"type": "number"}}
                   },
                   "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}

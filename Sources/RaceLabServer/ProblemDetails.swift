@@ -4,12 +4,16 @@ import Hummingbird
 /// A client-facing failure as an RFC 9457 problem document: `{type, title, status, detail, field?}`,
 /// served as `application/problem+json`.
 ///
-/// Route handlers throw it; ``ProblemMiddleware`` turns it (and any other error) into the response.
+/// Route handlers and middleware throw it; ``ProblemMiddleware`` turns it (and any other error) into the
+/// response. A detail is written for the client: a 5xx names the dependency, never the internal error (that
+/// goes to the log where the failure is seen).
 struct ProblemDetails: Error, Sendable, Equatable {
     var status: HTTPResponse.Status
     var detail: String
     /// The request field at fault, when there is one (`itemId`, `body`, `id`).
     var field: String?
+    /// Extra response headers: `Allow` on a 405, `Retry-After` on a 503.
+    var headers: HTTPFields = [:]
 
     init(_ status: HTTPResponse.Status, _ detail: String, field: String? = nil) {
         self.status = status
@@ -27,9 +31,11 @@ struct ProblemDetails: Error, Sendable, Equatable {
         ProblemDetails(.unprocessableContent, "field \(field): \(detail)", field: field)
     }
 
-    /// The broker or the database cannot take the request now: 503.
+    /// The broker or the database cannot take the request now: 503, with `Retry-After`.
     static func unavailable(_ detail: String) -> ProblemDetails {
-        ProblemDetails(.serviceUnavailable, detail)
+        var problem = ProblemDetails(.serviceUnavailable, detail)
+        problem.headers[.retryAfter] = "1"
+        return problem
     }
 
     /// The response carrying this problem.
@@ -42,10 +48,8 @@ struct ProblemDetails: Error, Sendable, Equatable {
         ]
         if let field { document["field"] = field }
         let bytes = (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return Response(
-            status: status,
-            headers: [.contentType: "application/problem+json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
-        )
+        var headers = headers
+        headers[.contentType] = "application/problem+json"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }

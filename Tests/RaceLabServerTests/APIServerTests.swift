@@ -81,6 +81,10 @@ struct APIServerTests {
             (#"{"itemId": 9002, "buyerId": 1, "requestId": 7}"#, 400, "requestId"),
             (#"{"itemId": 9002, "buyerId": 1, "runId": "not-a-uuid"}"#, 400, "runId"),
             (#"{"itemId": 9002, "buyerId": 1, "gated": "yes"}"#, 400, "gated"),
+            (#"{"itemId": 9002, "buyerId": 1, "quantity": null}"#, 400, "quantity"),
+            (#"{"itemId": 9002, "buyerId": 1, "isolation": null}"#, 400, "isolation"),
+            (#"{"itemId": 9002, "buyerId": 1, "buyer": 2}"#, 422, "buyer"),
+            (#"{"itemId": 9002, "buyerId": 1, "thinkMs": 60001}"#, 422, "thinkMs"),
         ]
     )
     func badPurchasesAreProblemsNamingTheField(body: String, status: Int, field: String) async throws {
@@ -106,7 +110,12 @@ struct APIServerTests {
             (.post, "/items/9003/reset", #"{"stock": -1}"#, 422),
             (.post, "/items/9003/reset", #"{"stock": "ten"}"#, 400),
             (.post, "/items/9003/reset", "{", 400),
+            (.post, "/items/9003/reset", #"{"stock": 1, "version": null}"#, 400),
+            (.post, "/items/9003/reset", #"{"stock": 1, "extra": true}"#, 422),
             (.post, "/purchases", String(repeating: "x", count: 20_000), 413),
+            (.put, "/purchases", nil, 405),
+            (.trace, "/stats", nil, 405),
+            (.delete, "/items/9003", nil, 405),
         ] as [(HTTPRequest.Method, String, String?, Int)]
     )
     func badPathsAndItemRequestsAreClientErrors(method: HTTPRequest.Method, uri: String, body: String?, status: Int) async throws {
@@ -172,6 +181,29 @@ struct APIServerTests {
         ]
         #expect(Set(paths.keys) == Set(expected.keys))
         for (path, methods) in expected { #expect(Set(paths[path]?.keys.map { $0 } ?? []) == methods, "\(path)") }
+    }
+
+    @Test func anUndeclaredMethodOnAKnownPathIs405WithAllow() async throws {
+        let (status, allow) = try await Application(router: try Self.router()).test(.router) { client in
+            let response = try await client.send(.patch, "/items/7")
+            return (response.status.code, response.headers[.allow])
+        }
+        #expect(status == 405)
+        #expect(allow == "GET")
+    }
+
+    @Test func aServerErrorSaysNothingOfItsCause() async throws {
+        struct Leak: Error, CustomStringConvertible { var description: String { "password=hunter2 at 10.0.0.7" } }
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: ProblemMiddleware())
+        router.get("/boom") { _, _ -> String in throw Leak() }
+        let (status, body) = try await Application(router: router).test(.router) { client in
+            let response = try await client.send(.get, "/boom")
+            return (response.status.code, String(buffer: response.body))
+        }
+        #expect(status == 500)
+        #expect(!body.contains("hunter2") && !body.contains("10.0.0.7"))
+        #expect(body.contains("log"))
     }
 
     @Test func docsPageIsSelfContainedHTML() async throws {
