@@ -16,7 +16,11 @@ extension APIServer {
             // dumping the DOM at load sees them); without the database the page fetches them later.
             let initial = (try? await self.stats()).flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
             let catalog = (try? await self.strategies.refresh()) ?? self.strategies.catalog
-            let html = DashboardPage.html(initialStats: initial.map { String(decoding: $0, as: UTF8.self) } ?? "null", strategies: catalog.names)
+            let html = DashboardPage.html(
+                initialStats: initial.map { String(decoding: $0, as: UTF8.self) } ?? "null",
+                strategies: catalog.names,
+                tokenRequired: self.access.token != nil
+            )
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
@@ -60,9 +64,7 @@ extension APIServer {
             throw ProblemDetails.invalid("stock", "must be in \(Self.stampedeStock.lowerBound)...\(Self.stampedeStock.upperBound), got \(stock)")
         }
         guard itemId > 0 else { throw ProblemDetails.invalid("itemId", "must be positive, got \(itemId)") }
-        guard let think = Int(exactly: thinkMs), PurchaseRequest.thinkRange.contains(think) else {
-            throw ProblemDetails.invalid("thinkMs", "must be in \(PurchaseRequest.thinkRange), got \(thinkMs)")
-        }
+        let think = try Self.thinkMs(thinkMs, authorized: access.isAuthorized(request))
         try await resetItem(itemId, stock: stock, version: 0, keeping: strategy.traits.stock)
         let purchases = (1...buyers).map { buyer in
             PurchaseRequest(

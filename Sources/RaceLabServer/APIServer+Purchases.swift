@@ -5,6 +5,10 @@ import RaceLab
 
 /// `POST /purchases` and `GET /purchases/{id}`.
 extension APIServer {
+    /// The longest think time a caller without the API token may ask for; up to `PurchaseRequest.thinkRange`
+    /// with it. A buyer holds the item's row lock while it thinks.
+    static let openThinkLimit = 1_000
+
     static let purchaseFields = ["itemId", "buyerId", "quantity", "strategy", "thinkMs", "isolation", "requestId", "runId", "gated"]
 
     func addPurchaseRoutes(to router: Router<BasicRequestContext>) {
@@ -15,6 +19,7 @@ extension APIServer {
     /// Validates the body, publishes the request with a confirm and answers `202` with its id.
     func submitPurchase(_ request: Request) async throws -> Response {
         let body = try await JSONBody(request, fields: Self.purchaseFields)
+        let authorized = access.isAuthorized(request)
         let itemId = try body.integer("itemId") ?? 0
         let buyerId = try body.integer("buyerId") ?? 0
         let quantity = try body.integer("quantity", required: false) ?? 1
@@ -30,8 +35,9 @@ extension APIServer {
         guard let quantity = Int(exactly: quantity), PurchaseRequest.quantityRange.contains(quantity) else {
             throw ProblemDetails.invalid("quantity", "must be in \(PurchaseRequest.quantityRange), got \(quantity)")
         }
-        guard let thinkMs = Int(exactly: thinkMs), PurchaseRequest.thinkRange.contains(thinkMs) else {
-            throw ProblemDetails.invalid("thinkMs", "must be in \(PurchaseRequest.thinkRange), got \(thinkMs)")
+        let thinkMsValue = try Self.thinkMs(thinkMs, authorized: authorized)
+        for field in ["runId", "gated"] where body.contains(field) && !authorized {
+            throw ProblemDetails.needsToken(field, "a harness's own run and gate are")
         }
         let purchase = PurchaseRequest(
             requestId: requestId,
@@ -40,7 +46,7 @@ extension APIServer {
             buyerId: buyerId,
             quantity: quantity,
             strategy: strategy.name,
-            thinkMs: thinkMs,
+            thinkMs: thinkMsValue,
             publishedAt: WallClock.nanoseconds(),
             gated: gated,
             isolation: isolation,
@@ -103,6 +109,18 @@ extension APIServer {
             )
         }
         return level
+    }
+
+    /// A `thinkMs` value: in `PurchaseRequest.thinkRange` (`422`), and above ``openThinkLimit`` only for a
+    /// caller with the token (`403`).
+    static func thinkMs(_ value: Int64, authorized: Bool) throws -> Int {
+        guard let think = Int(exactly: value), PurchaseRequest.thinkRange.contains(think) else {
+            throw ProblemDetails.invalid("thinkMs", "must be in \(PurchaseRequest.thinkRange), got \(value)")
+        }
+        if think > openThinkLimit && !authorized {
+            throw ProblemDetails.needsToken("thinkMs", "more than \(openThinkLimit) ms is allowed")
+        }
+        return think
     }
 }
 

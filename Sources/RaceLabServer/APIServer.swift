@@ -12,6 +12,7 @@ import ServiceLifecycle
 /// Blocking C calls never run on Swift concurrency threads: the broker, the outcome consumer and the
 /// database each live on dedicated threads (``BrokerGateway``, ``OutcomeListener``, ``DatabaseGateway``)
 /// that handlers `await`. Lifecycle: ``start()``, serve the router, ``stop()``, then ``waitUntilStopped()``.
+/// Who may drive it is the ``AccessPolicy``'s to say.
 public final class APIServer: Sendable {
     public let configuration: APIServerConfiguration
     /// The run id of every purchase this server publishes; its outcomes are routed back by it.
@@ -22,12 +23,16 @@ public final class APIServer: Sendable {
     let database: DatabaseGateway
     let listener: OutcomeListener
     let strategies: StrategyDirectory
+    let access: AccessPolicy
 
-    /// - Throws: when the AMQP URL cannot be parsed.
+    /// - Throws: ``APIServerConfigurationError`` for a configuration it must not start with
+    ///   (``APIServerConfiguration/problem``); when the AMQP URL cannot be parsed.
     public init(configuration: APIServerConfiguration, logger: Logger) throws {
+        if let problem = configuration.problem { throw APIServerConfigurationError(description: problem) }
         self.configuration = configuration
         self.logger = logger
         let endpoint = try AMQPEndpoint(url: configuration.amqpURL)
+        access = AccessPolicy(token: configuration.token, host: configuration.host)
         ledger = PurchaseLedger(capacity: configuration.ledgerCapacity)
         broker = BrokerGateway(endpoint: endpoint, logger: logger)
         database = DatabaseGateway(url: configuration.postgresURL, threads: max(1, configuration.databaseThreads), logger: logger)
@@ -65,11 +70,12 @@ public final class APIServer: Sendable {
         database.waitUntilFinished()
     }
 
-    /// The routes, behind ``ProblemMiddleware``; ``MethodNotAllowedMiddleware`` turns a known path's
-    /// unserved method into `405`.
+    /// The routes, behind ``ProblemMiddleware`` and ``AccessMiddleware``; ``MethodNotAllowedMiddleware``
+    /// turns a known path's unserved method into `405`.
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ProblemMiddleware())
+        router.add(middleware: AccessMiddleware(policy: access))
         addPurchaseRoutes(to: router)
         addItemRoutes(to: router)
         addObservabilityRoutes(to: router)

@@ -10,6 +10,9 @@ struct JSONBody {
 
     private let object: [String: Any]
 
+    /// Whether the body names `key` (a field only some callers may send is refused by its presence).
+    func contains(_ key: String) -> Bool { object[key] != nil }
+
     /// Reads the body and checks that it names only `fields`.
     init(_ request: Request, fields: [String]) async throws {
         var bytes = Data()

@@ -4,32 +4,36 @@ import RaceLab
 ///
 /// Keep it in step with the routes: `RaceLabServerTests` checks that every route is in it, and
 /// `api-checks` (schemathesis) that the server answers as it says. Two parts are filled in when served:
-/// the `Strategy` enum, from the strategies the server offers then, and the stampede's stock limit.
+/// the `Strategy` enum, from the strategies the server offers then, and each `POST`'s `security`, which
+/// names the bearer token when the server has one; the stampede's stock limit comes from the server too.
 enum OpenAPIDocument {
-    /// The document with `strategies` as the `Strategy` schema's values.
-    static func json(strategies: [StrategyName]) -> String {
+    /// The document with `strategies` as the `Strategy` schema's values; `tokenRequired`: the server has a token.
+    static func json(strategies: [StrategyName], tokenRequired: Bool) -> String {
         let values = strategies.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
         return template.replacingOccurrences(
             of: #""enum": ["naive", "pessimistic", "optimistic", "advisory", "batched"]"#,
             with: "\"enum\": [\(values)]"
         )
+        .replacingOccurrences(of: "/*SECURITY*/", with: tokenRequired ? #""security": [{"bearerAuth": []}],"# : #""security": [],"#)
         .replacingOccurrences(of: "/*STAMPEDE_STOCK_MAX*/0", with: "\(APIServer.stampedeStock.upperBound)")
     }
 
-    /// The document with the stampede's stock limit to fill in (not JSON until ``json(strategies:)``).
+    /// The document with a `/*SECURITY*/` marker in each `POST` and the stampede's stock limit to fill in
+    /// (not JSON until ``json(strategies:tokenRequired:)``).
     private static let template = #"""
         {
           "openapi": "3.0.3",
           "info": {
             "title": "RaceLab API",
             "version": "1.1.0",
-            "description": "Buy the last item over HTTP. Purchases are published to RabbitMQ with publisher confirms and settled by RaceLab workers against PostgreSQL."
+            "description": "Buy the last item over HTTP. Purchases are published to RabbitMQ with publisher confirms and settled by RaceLab workers against PostgreSQL. Every POST needs Content-Type application/json (415) and is refused from another origin (403); when the server has an API token, every POST needs Authorization: Bearer <token> (401)."
           },
           "paths": {
             "/purchases": {
               "post": {
                 "summary": "Submit a purchase",
                 "description": "Validates the request, publishes it persistent to racelab.purchases and answers once RabbitMQ confirmed it.",
+                /*SECURITY*/
                 "requestBody": {
                   "required": true,
                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PurchaseSubmission"}}}
@@ -41,7 +45,10 @@ enum OpenAPIDocument {
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PurchaseAccepted"}}}
                   },
                   "400": {"$ref": "#/components/responses/Problem"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Problem"},
                   "413": {"$ref": "#/components/responses/Problem"},
+                  "415": {"$ref": "#/components/responses/Problem"},
                   "422": {"$ref": "#/components/responses/Problem"},
                   "503": {"$ref": "#/components/responses/Problem"}
                 }
@@ -95,6 +102,7 @@ enum OpenAPIDocument {
               "post": {
                 "summary": "Create or reset an item: set its stock and version, delete its orders",
                 "parameters": [{"$ref": "#/components/parameters/ItemId"}],
+                /*SECURITY*/
                 "requestBody": {
                   "required": true,
                   "content": {
@@ -114,7 +122,10 @@ enum OpenAPIDocument {
                 "responses": {
                   "200": {"description": "The item after the reset", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}}},
                   "400": {"$ref": "#/components/responses/Problem"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Problem"},
                   "413": {"$ref": "#/components/responses/Problem"},
+                  "415": {"$ref": "#/components/responses/Problem"},
                   "422": {"$ref": "#/components/responses/Problem"},
                   "503": {"$ref": "#/components/responses/Problem"}
                 }
@@ -197,6 +208,7 @@ enum OpenAPIDocument {
               "post": {
                 "summary": "Fire a demo stampede",
                 "description": "Resets the item to the given stock (deleting its orders), then publishes one purchase per buyer (buyers 1...n) with publisher confirms, server side. Outcomes arrive on /events and count in /stats.",
+                /*SECURITY*/
                 "requestBody": {
                   "required": true,
                   "content": {
@@ -210,7 +222,7 @@ enum OpenAPIDocument {
                           "buyers": {"type": "integer", "minimum": 1, "maximum": 10000},
                           "stock": {"type": "integer", "minimum": 0, "maximum": /*STAMPEDE_STOCK_MAX*/0},
                           "itemId": {"type": "integer", "format": "int64", "minimum": 1, "default": 1},
-                          "thinkMs": {"type": "integer", "minimum": 0, "maximum": 60000, "default": 0},
+                          "thinkMs": {"type": "integer", "minimum": 0, "maximum": 60000, "default": 0, "description": "above 1000 only with the API token (403)"},
                           "isolation": {"$ref": "#/components/schemas/Isolation"}
                         }
                       }
@@ -237,7 +249,10 @@ enum OpenAPIDocument {
                     }
                   },
                   "400": {"$ref": "#/components/responses/Problem"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Problem"},
                   "413": {"$ref": "#/components/responses/Problem"},
+                  "415": {"$ref": "#/components/responses/Problem"},
                   "422": {"$ref": "#/components/responses/Problem"},
                   "503": {"$ref": "#/components/responses/Problem"}
                 }
@@ -245,12 +260,20 @@ enum OpenAPIDocument {
             }
           },
           "components": {
+            "securitySchemes": {
+              "bearerAuth": {"type": "http", "scheme": "bearer", "description": "The server's API token (racelab serve --token, or RACELAB_API_TOKEN)."}
+            },
             "parameters": {
               "ItemId": {"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64", "minimum": 1}}
             },
             "responses": {
               "Problem": {
-                "description": "A client error (400 malformed, 413 too large, 422 invalid value) or an unavailable dependency (503), naming the field at fault",
+                "description": "A client error (400 malformed, 403 refused: another origin or a field that needs the token, 413 too large, 415 not JSON, 422 invalid value) or an unavailable dependency (503), naming the field at fault",
+                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+              },
+              "Unauthorized": {
+                "description": "The server has an API token and the request did not carry it",
+                "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
                 "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
               }
             },
@@ -286,10 +309,10 @@ enum OpenAPIDocument {
                   "buyerId": {"type": "integer", "format": "int64", "minimum": 1},
                   "quantity": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1},
                   "strategy": {"allOf": [{"$ref": "#/components/schemas/Strategy"}], "default": "pessimistic"},
-                  "thinkMs": {"type": "integer", "minimum": 0, "maximum": 60000, "default": 0},
+                  "thinkMs": {"type": "integer", "minimum": 0, "maximum": 60000, "default": 0, "description": "How long the buyer holds the item between read and write; above 1000 only with the API token (403)."},
                   "requestId": {"type": "string", "format": "uuid", "description": "The request's id; a new one when absent. A harness firing its own run names its requests."},
-                  "runId": {"type": "string", "format": "uuid", "description": "The run the request belongs to; this server's when absent. Outcomes of another run go to that run, so GET /purchases/{id} stays pending here."},
-                  "gated": {"type": "boolean", "default": false, "description": "Workers hold the request until the run's gate opens (racelab.control)."},
+                  "runId": {"type": "string", "format": "uuid", "description": "The run the request belongs to (a harness firing its own run); only with the API token (403). Outcomes of another run go to that run, so GET /purchases/{id} stays pending here."},
+                  "gated": {"type": "boolean", "default": false, "description": "Workers hold the request until the run's gate opens (racelab.control); only with the API token (403)."},
                   "isolation": {"$ref": "#/components/schemas/Isolation"}
                 }
               },

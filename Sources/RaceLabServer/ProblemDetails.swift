@@ -12,7 +12,7 @@ struct ProblemDetails: Error, Sendable, Equatable {
     var detail: String
     /// The request field at fault, when there is one (`itemId`, `body`, `id`).
     var field: String?
-    /// Extra response headers: `Allow` on a 405, `Retry-After` on a 503.
+    /// Extra response headers: `Allow` on a 405, `WWW-Authenticate` on a 401, `Retry-After` on a 503.
     var headers: HTTPFields = [:]
 
     init(_ status: HTTPResponse.Status, _ detail: String, field: String? = nil) {
@@ -29,6 +29,16 @@ struct ProblemDetails: Error, Sendable, Equatable {
     /// A well-typed field whose value cannot be served: 422.
     static func invalid(_ field: String, _ detail: String) -> ProblemDetails {
         ProblemDetails(.unprocessableContent, "field \(field): \(detail)", field: field)
+    }
+
+    /// A field only a caller holding the API token may send: 403.
+    static func needsToken(_ field: String, _ detail: String) -> ProblemDetails {
+        ProblemDetails(
+            .forbidden,
+            "field \(field): \(detail) only with the API token (start racelab serve with --token or RACELAB_API_TOKEN, "
+                + "send Authorization: Bearer <token>)",
+            field: field
+        )
     }
 
     /// The broker or the database cannot take the request now: 503, with `Retry-After`.

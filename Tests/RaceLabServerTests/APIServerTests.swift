@@ -127,12 +127,12 @@ struct APIServerTests {
         #expect(contentType == "application/problem+json")
     }
 
-    @Test func aPurchaseMayNameItsRequestAndRun() async throws {
+    @Test func aHarnessWithTheTokenMayNameItsRequestAndRun() async throws {
         let requestId = UUID().uuidString.lowercased()
         let runId = UUID().uuidString.lowercased()
-        let (status, body) = try await withLiveAPI { client in
+        let (status, body) = try await withLiveAPI(configuration: ServerLab.configuration(token: "harness")) { client in
             let body = #"{"itemId": 9005, "buyerId": 1, "requestId": "\#(requestId)", "runId": "\#(runId)", "gated": false}"#
-            let response = try await client.send(.post, "/purchases", body: body)
+            let response = try await client.send(.post, "/purchases", body: body, headers: [.authorization: "Bearer harness"])
             return (Int(response.status.code), try response.json.mapValues { "\($0)" })
         }
         #expect(status == 202)
@@ -181,6 +181,26 @@ struct APIServerTests {
         ]
         #expect(Set(paths.keys) == Set(expected.keys))
         for (path, methods) in expected { #expect(Set(paths[path]?.keys.map { $0 } ?? []) == methods, "\(path)") }
+        let purchase = try #require(paths["/purchases"]?["post"] as? [String: Any])
+        #expect((purchase["security"] as? [Any])?.isEmpty == true)  // no token: nothing to send
+        let responses = Set((purchase["responses"] as? [String: Any] ?? [:]).keys)
+        #expect(responses.isSuperset(of: ["401", "403", "415", "422", "503"]))
+    }
+
+    @Test func withATokenTheDocumentNamesTheBearerSchemeOnEveryPost() async throws {
+        let router = try APIServer(
+            configuration: APIServerConfiguration(postgresURL: "postgresql://nobody@127.0.0.1:1/none", amqpURL: "amqp://127.0.0.1:1", token: "t"),
+            logger: ServerLab.logger
+        ).makeRouter()
+        let paths = try await Application(router: router).test(.router) { client in
+            try #require(try await client.send(.get, "/openapi.json").json["paths"] as? [String: [String: [String: Any]]])
+        }
+        for (path, operations) in paths {
+            for (method, operation) in operations {
+                let security = operation["security"] as? [[String: [String]]]
+                #expect((security?.first?.keys.first == "bearerAuth") == (method == "post"), "\(method) \(path)")
+            }
+        }
     }
 
     @Test func anUndeclaredMethodOnAKnownPathIs405WithAllow() async throws {
