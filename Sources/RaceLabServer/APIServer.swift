@@ -5,6 +5,7 @@ import Logging
 import Postgres
 import RaceLab
 import ServiceLifecycle
+import Synchronization
 
 /// RaceLab's HTTP front door: buyers `POST /purchases`, the server publishes them to `racelab.purchases`
 /// with confirms and answers `202`; outcomes come back on `racelab.outcomes` under the server's own run id.
@@ -24,6 +25,8 @@ public final class APIServer: Sendable {
     let listener: OutcomeListener
     let strategies: StrategyDirectory
     let access: AccessPolicy
+    /// Comments on every event stream every so often, so a client that went away is noticed and its slot freed.
+    private let keepAlive = Mutex<Task<Void, Never>?>(nil)
 
     /// - Throws: ``APIServerConfigurationError`` for a configuration it must not start with
     ///   (``APIServerConfiguration/problem``); when the AMQP URL cannot be parsed.
@@ -33,7 +36,12 @@ public final class APIServer: Sendable {
         self.logger = logger
         let endpoint = try AMQPEndpoint(url: configuration.amqpURL)
         access = AccessPolicy(token: configuration.token, host: configuration.host)
-        ledger = PurchaseLedger(capacity: configuration.ledgerCapacity)
+        ledger = PurchaseLedger(
+            ownRun: runId,
+            capacity: configuration.ledgerCapacity,
+            pendingDeadline: configuration.pendingDeadline,
+            maxSubscribers: configuration.maxEventSubscribers
+        )
         broker = BrokerGateway(endpoint: endpoint, logger: logger)
         database = DatabaseGateway(url: configuration.postgresURL, threads: max(1, configuration.databaseThreads), logger: logger)
         listener = OutcomeListener(endpoint: endpoint, runId: runId, ledger: ledger, database: database, logger: logger)
@@ -52,11 +60,18 @@ public final class APIServer: Sendable {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             listener.start { continuation.resume(with: $0) }
         }
+        let ledger = ledger
+        keepAlive.withLock { task in
+            task = Task {
+                while (try? await Task.sleep(for: .seconds(15))) != nil { ledger.broadcast(.keepAlive) }
+            }
+        }
         logger.info("API server ready", metadata: ["lab.run": "\(runId)"])
     }
 
     /// Ends the event streams and asks every thread to stop. Returns at once.
     public func stop() {
+        keepAlive.withLock { $0?.cancel() }
         ledger.close()
         listener.stop()
         broker.stop()
@@ -91,6 +106,7 @@ public final class APIServer: Sendable {
         try await start()
         let app = Application(
             router: makeRouter(),
+            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleTimeout / .nanoseconds(1))))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "racelab"),
             logger: logger
         )

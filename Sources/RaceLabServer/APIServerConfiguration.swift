@@ -1,4 +1,4 @@
-/// Where the HTTP front door listens, which servers stand behind it and who may drive it.
+/// Where the HTTP front door listens, which servers stand behind it, who may drive it and how much it holds.
 public struct APIServerConfiguration: Sendable {
     public var postgresURL: String
     public var amqpURL: String
@@ -9,8 +9,14 @@ public struct APIServerConfiguration: Sendable {
     public var token: String?
     /// PostgreSQL sessions serving item reads and resets.
     public var databaseThreads: Int
-    /// Purchases remembered for `GET /purchases/{id}`; older ones answer `404`.
+    /// Purchases remembered for `GET /purchases/{id}` and replays; older ones answer `404`.
     public var ledgerCapacity: Int
+    /// How long a published purchase may wait for its outcome before it reads `unknown` (`expired`).
+    public var pendingDeadline: Duration
+    /// Open `GET /events` streams; one more is refused with `503`.
+    public var maxEventSubscribers: Int
+    /// How long a connection may sit idle between requests before the server closes it.
+    public var idleTimeout: Duration
 
     public init(
         postgresURL: String,
@@ -19,7 +25,10 @@ public struct APIServerConfiguration: Sendable {
         port: Int = 8080,
         token: String? = nil,
         databaseThreads: Int = 2,
-        ledgerCapacity: Int = 100_000
+        ledgerCapacity: Int = 100_000,
+        pendingDeadline: Duration = .seconds(600),
+        maxEventSubscribers: Int = 32,
+        idleTimeout: Duration = .seconds(60)
     ) {
         self.postgresURL = postgresURL
         self.amqpURL = amqpURL
@@ -28,6 +37,9 @@ public struct APIServerConfiguration: Sendable {
         self.token = token
         self.databaseThreads = databaseThreads
         self.ledgerCapacity = ledgerCapacity
+        self.pendingDeadline = pendingDeadline
+        self.maxEventSubscribers = maxEventSubscribers
+        self.idleTimeout = idleTimeout
     }
 
     /// Why the server must not start with this configuration, in one line; nil when it may.

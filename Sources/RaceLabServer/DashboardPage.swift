@@ -47,13 +47,13 @@ enum DashboardPage {
           main { display: grid; grid-template-columns: 1fr 20rem; gap: 1rem; padding: 1rem 1.5rem; }
           section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: .8rem 1rem; }
           h2 { margin: 0 0 .6rem; font-size: 1rem; color: #333; }
-          .cards { display: grid; grid-template-columns: repeat(6, 1fr); gap: .5rem; }
+          .cards { display: grid; grid-template-columns: repeat(7, 1fr); gap: .5rem; }
           #auth { display: grid; grid-template-columns: 6rem 1fr; gap: .4rem .5rem; align-items: center; margin-bottom: .8rem; }
           #auth:empty { display: none; }
           .card { border: 1px solid var(--line); border-radius: 6px; padding: .4rem .6rem; }
           .card .n { font-size: 1.6rem; font-weight: 600; font-variant-numeric: tabular-nums; }
           .card .l { font-size: .8rem; color: var(--muted); }
-          .card.purchased .n { color: var(--ok); } .card.failed .n:not([data-count="0"]), .card.deadLettered .n:not([data-count="0"]) { color: var(--bad); }
+          .card.purchased .n { color: var(--ok); } .card.failed .n:not([data-count="0"]), .card.deadLettered .n:not([data-count="0"]), .card.unknown .n:not([data-count="0"]) { color: var(--bad); }
           .lat { display: grid; grid-template-columns: repeat(4, 1fr); gap: .5rem; }
           table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
           th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); }
@@ -129,7 +129,7 @@ enum DashboardPage {
           </div>
         </main>
         <script>
-        const outcomes = [['purchased', 'purchased'], ['soldOut', 'sold out'], ['gaveUp', 'gave up'], ['failed', 'failed'], ['deadLettered', 'dead-lettered'], ['pending', 'pending']];
+        const outcomes = [['purchased', 'purchased'], ['soldOut', 'sold out'], ['gaveUp', 'gave up'], ['failed', 'failed'], ['deadLettered', 'dead-lettered'], ['pending', 'pending'], ['unknown', 'unknown']];
         const $ = id => document.getElementById(id);
         const counts = {};
         const items = new Map();
@@ -157,7 +157,7 @@ enum DashboardPage {
           body.innerHTML = rows.join('');
         }
         function applyStats(stats) {
-          for (const [key] of outcomes) setCount(key, key === 'pending' ? stats.pending : (stats.outcomes[key] || 0));
+          for (const [key] of outcomes) setCount(key, key === 'pending' || key === 'unknown' ? (stats[key] || 0) : (stats.outcomes[key] || 0));
           for (const p of ['p50', 'p90', 'p99', 'max']) $('latency-' + p).textContent = stats.latencyMs[p].toFixed(1);
           items.clear();
           for (const item of stats.items) items.set(item.id, item);

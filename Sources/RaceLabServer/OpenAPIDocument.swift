@@ -32,7 +32,7 @@ enum OpenAPIDocument {
             "/purchases": {
               "post": {
                 "summary": "Submit a purchase",
-                "description": "Validates the request, publishes it persistent to racelab.purchases and answers once RabbitMQ confirmed it.",
+                "description": "Validates the request, publishes it persistent to racelab.purchases and answers once RabbitMQ confirmed it. A requestId the server knows makes the request a replay: the same body is answered 202 with where that purchase stands now (published again when its status is unknown); a different body is 422.",
                 /*SECURITY*/
                 "requestBody": {
                   "required": true,
@@ -40,17 +40,25 @@ enum OpenAPIDocument {
                 },
                 "responses": {
                   "202": {
-                    "description": "Accepted: the broker holds the request; follow Location for the outcome.",
+                    "description": "Accepted: the broker holds the request (or, for a replay, it was taken before); follow Location for the outcome.",
                     "headers": {"Location": {"schema": {"type": "string"}, "description": "/purchases/{id}"}},
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PurchaseAccepted"}}}
                   },
                   "400": {"$ref": "#/components/responses/Problem"},
                   "401": {"$ref": "#/components/responses/Unauthorized"},
                   "403": {"$ref": "#/components/responses/Problem"},
+                  "409": {"$ref": "#/components/responses/Problem"},
                   "413": {"$ref": "#/components/responses/Problem"},
                   "415": {"$ref": "#/components/responses/Problem"},
                   "422": {"$ref": "#/components/responses/Problem"},
-                  "503": {"$ref": "#/components/responses/Problem"}
+                  "503": {
+                    "description": "RabbitMQ could not take the purchase (nothing published: retry), or did not confirm it: then the problem carries its requestId and Location, its status is unknown, and the same body may be sent again.",
+                    "headers": {
+                      "Location": {"schema": {"type": "string"}, "description": "/purchases/{id}, when the purchase was kept"},
+                      "Retry-After": {"schema": {"type": "integer"}}
+                    },
+                    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+                  }
                 }
               }
             },
@@ -134,7 +142,7 @@ enum OpenAPIDocument {
             "/events": {
               "get": {
                 "summary": "Live Server-Sent Events",
-                "description": "event: outcome, data: the worker's outcome message (JSON), for every purchase this server accepted; event: stock, data: {itemId, stock} after a purchase or a reset.",
+                "description": "event: outcome, data: the worker's outcome message (JSON), for every purchase this server accepted; event: stock, data: {itemId, stock} after a purchase or a reset; a comment line every 15 s. At most a bounded number of streams are open at once.",
                 "responses": {
                   "200": {
                     "description": "An endless event stream",
@@ -151,14 +159,15 @@ enum OpenAPIDocument {
                         }
                       }
                     }
-                  }
+                  },
+                  "503": {"$ref": "#/components/responses/Problem"}
                 }
               }
             },
             "/metrics": {
               "get": {
                 "summary": "Prometheus metrics",
-                "description": "racelab_purchases_total{strategy,outcome}, racelab_purchase_latency_seconds (histogram, publish to commit), racelab_queue_depth, racelab_broker_up.",
+                "description": "racelab_purchases_total{strategy,outcome}, racelab_purchase_latency_seconds (histogram, publish to commit), racelab_purchases_pending, racelab_purchases_unknown, racelab_queue_depth, racelab_broker_up.",
                 "responses": {"200": {"description": "Prometheus text format 0.0.4", "content": {"text/plain": {"schema": {"type": "string"}}}}}
               }
             },
@@ -207,7 +216,7 @@ enum OpenAPIDocument {
             "/stampedes": {
               "post": {
                 "summary": "Fire a demo stampede",
-                "description": "Resets the item to the given stock (deleting its orders), then publishes one purchase per buyer (buyers 1...n) with publisher confirms, server side. Outcomes arrive on /events and count in /stats.",
+                "description": "Resets the item to the given stock (deleting its orders), then publishes one purchase per buyer (buyers 1...n) with publisher confirms, server side. Outcomes arrive on /events and count in /stats. One at a time: while the last stampede's purchases are neither settled nor past the pending deadline, 409.",
                 /*SECURITY*/
                 "requestBody": {
                   "required": true,
@@ -251,6 +260,7 @@ enum OpenAPIDocument {
                   "400": {"$ref": "#/components/responses/Problem"},
                   "401": {"$ref": "#/components/responses/Unauthorized"},
                   "403": {"$ref": "#/components/responses/Problem"},
+                  "409": {"$ref": "#/components/responses/Problem"},
                   "413": {"$ref": "#/components/responses/Problem"},
                   "415": {"$ref": "#/components/responses/Problem"},
                   "422": {"$ref": "#/components/responses/Problem"},
@@ -268,7 +278,7 @@ enum OpenAPIDocument {
             },
             "responses": {
               "Problem": {
-                "description": "A client error (400 malformed, 403 refused: another origin or a field that needs the token, 413 too large, 415 not JSON, 422 invalid value) or an unavailable dependency (503), naming the field at fault",
+                "description": "A client error (400 malformed, 403 refused: another origin or a field that needs the token, 409 conflict, 413 too large, 415 not JSON, 422 invalid value) or an unavailable dependency (503), naming the field at fault",
                 "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
               },
               "Unauthorized": {
@@ -310,8 +320,8 @@ enum OpenAPIDocument {
                   "quantity": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1},
                   "strategy": {"allOf": [{"$ref": "#/components/schemas/Strategy"}], "default": "pessimistic"},
                   "thinkMs": {"type": "integer", "minimum": 0, "maximum": 60000, "default": 0, "description": "How long the buyer holds the item between read and write; above 1000 only with the API token (403)."},
-                  "requestId": {"type": "string", "format": "uuid", "description": "The request's id; a new one when absent. A harness firing its own run names its requests."},
-                  "runId": {"type": "string", "format": "uuid", "description": "The run the request belongs to (a harness firing its own run); only with the API token (403). Outcomes of another run go to that run, so GET /purchases/{id} stays pending here."},
+                  "requestId": {"type": "string", "format": "uuid", "description": "The request's id, an idempotency key; a new one when absent. Sent again with the same body: the same answer; with another body: 422."},
+                  "runId": {"type": "string", "format": "uuid", "description": "The run the request belongs to (a harness firing its own run); only with the API token (403). Outcomes of another run go to that run, so GET /purchases/{id} says forwarded."},
                   "gated": {"type": "boolean", "default": false, "description": "Workers hold the request until the run's gate opens (racelab.control); only with the API token (403)."},
                   "isolation": {"$ref": "#/components/schemas/Isolation"}
                 }
@@ -321,7 +331,11 @@ enum OpenAPIDocument {
                 "required": ["requestId", "status", "runId"],
                 "properties": {
                   "requestId": {"type": "string", "format": "uuid"},
-                  "status": {"type": "string", "enum": ["pending"]},
+                  "status": {
+                    "type": "string",
+                    "enum": ["pending", "forwarded", "purchased", "soldOut", "gaveUp", "failed", "deadLettered"],
+                    "description": "pending (forwarded: another run's) for a new purchase; a replay says where the purchase stands"
+                  },
                   "runId": {"type": "string", "format": "uuid"}
                 }
               },
@@ -330,7 +344,12 @@ enum OpenAPIDocument {
                 "required": ["requestId", "status", "itemId", "buyerId", "quantity", "strategy"],
                 "properties": {
                   "requestId": {"type": "string", "format": "uuid"},
-                  "status": {"type": "string", "enum": ["pending", "purchased", "soldOut", "gaveUp", "failed", "deadLettered"]},
+                  "status": {"type": "string", "enum": ["pending", "unknown", "forwarded", "purchased", "soldOut", "gaveUp", "failed", "deadLettered"]},
+                  "reason": {
+                    "type": "string",
+                    "enum": ["notConfirmed", "expired"],
+                    "description": "with status unknown: RabbitMQ did not confirm the publish, or no outcome came within the pending deadline (a late one still settles it)"
+                  },
                   "itemId": {"type": "integer", "format": "int64"},
                   "buyerId": {"type": "integer", "format": "int64"},
                   "quantity": {"type": "integer"},
@@ -355,7 +374,7 @@ enum OpenAPIDocument {
               },
               "Stats": {
                 "type": "object",
-                "required": ["outcomes", "accepted", "pending", "latencyMs", "items"],
+                "required": ["outcomes", "accepted", "pending", "unknown", "latencyMs", "items"],
                 "properties": {
                   "outcomes": {
                     "type": "object",
@@ -365,8 +384,9 @@ enum OpenAPIDocument {
                       "failed": {"type": "integer"}, "deadLettered": {"type": "integer"}
                     }
                   },
-                  "accepted": {"type": "integer"},
-                  "pending": {"type": "integer"},
+                  "accepted": {"type": "integer", "description": "publishes RabbitMQ confirmed"},
+                  "pending": {"type": "integer", "description": "this server's purchases awaiting their outcome"},
+                  "unknown": {"type": "integer", "description": "this server's purchases whose fate is unknown (not confirmed, or no outcome within the pending deadline)"},
                   "latencyMs": {
                     "type": "object",
                     "required": ["p50", "p90", "p99", "max"],
@@ -383,7 +403,8 @@ enum OpenAPIDocument {
                   "title": {"type": "string"},
                   "status": {"type": "integer"},
                   "detail": {"type": "string"},
-                  "field": {"type": "string"}
+                  "field": {"type": "string"},
+                  "requestId": {"type": "string", "format": "uuid", "description": "the purchase the server kept (a publish RabbitMQ did not confirm)"}
                 }
               }
             }

@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 
-/// A client-facing failure as an RFC 9457 problem document: `{type, title, status, detail, field?}`,
+/// A client-facing failure as an RFC 9457 problem document: `{type, title, status, detail, field?, requestId?}`,
 /// served as `application/problem+json`.
 ///
 /// Route handlers and middleware throw it; ``ProblemMiddleware`` turns it (and any other error) into the
@@ -12,7 +12,9 @@ struct ProblemDetails: Error, Sendable, Equatable {
     var detail: String
     /// The request field at fault, when there is one (`itemId`, `body`, `id`).
     var field: String?
-    /// Extra response headers: `Allow` on a 405, `WWW-Authenticate` on a 401, `Retry-After` on a 503.
+    /// The purchase the problem is about, when the server kept it (a publish RabbitMQ did not confirm).
+    var requestId: UUID?
+    /// Extra response headers: `Allow` on a 405, `WWW-Authenticate` on a 401, `Retry-After`, `Location`.
     var headers: HTTPFields = [:]
 
     init(_ status: HTTPResponse.Status, _ detail: String, field: String? = nil) {
@@ -57,6 +59,7 @@ struct ProblemDetails: Error, Sendable, Equatable {
             "detail": detail,
         ]
         if let field { document["field"] = field }
+        if let requestId { document["requestId"] = requestId.uuidString.lowercased() }
         let bytes = (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         var headers = headers
         headers[.contentType] = "application/problem+json"

@@ -7,7 +7,7 @@ import Testing
 
 /// Who may drive the API, against a real HTTP server and the real pipeline: no JSON, no entry (415); another
 /// origin, no entry (403); a token, when set, on every POST (401); the harness's own fields and long think
-/// times only with it (403).
+/// times only with it (403); one demo stampede at a time (409).
 ///
 /// Items 9200… are this suite's own. Each refusal is checked by its effect too: the item a refused reset
 /// named keeps its stock.
@@ -96,6 +96,37 @@ struct AccessTests {
         #expect(accepted == 202)
     }
 
+    @Test func aSecondDemoStampedeWhileOneRunsIs409AndLeavesTheFirstAlone() async throws {
+        // No worker here, so the first stampede's purchases stay queued and it is still running when the
+        // second comes; should another suite's worker take them, its first buyer holds the lock for a second.
+        let (first, second, problem, item) = try await withLiveAPI(consumers: 0) { client in
+            let first = try await client.send(
+                .post,
+                "/stampedes",
+                body: #"{"strategy": "pessimistic", "buyers": 3, "stock": 1, "itemId": 9205, "thinkMs": 1000}"#
+            )
+            let second = try await client.send(.post, "/stampedes", body: #"{"strategy": "naive", "buyers": 3, "stock": 7, "itemId": 9205}"#)
+            let item = try await client.send(.get, "/items/9205").json
+            return (first.status.code, second.status.code, try second.json.mapValues { "\($0)" }, item.mapValues { "\($0)" })
+        }
+        #expect(first == 202)
+        #expect(second == 409)
+        #expect(problem["detail"]?.contains("of its purchases have no outcome yet") == true, "\(problem)")
+        #expect(item["initialStock"] == "1")  // the second stampede did not reset the item
+    }
+
+    @Test func aStampedeMayFollowOneThatSettled() async throws {
+        let statuses = try await withLiveAPI { client in
+            var statuses: [UInt] = []
+            for _ in 0..<2 {
+                let fired = try await client.send(.post, "/stampedes", body: #"{"strategy": "pessimistic", "buyers": 3, "stock": 1, "itemId": 9206}"#)
+                statuses.append(UInt(fired.status.code))
+                for id in try fired.json["requestIds"] as? [String] ?? [] { _ = try await client.settledStatus(of: id) }
+            }
+            return statuses
+        }
+        #expect(statuses == [202, 202])
+    }
 }
 
 /// Access rules that need no servers.
