@@ -20,19 +20,38 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Port to listen on.")
     var port: Int = 8080
 
+    @Option(
+        help: """
+            API token (env RACELAB_API_TOKEN, which keeps it out of the process list): POSTs must then send \
+            Authorization: Bearer <token>; needed for a host beyond loopback.
+            """
+    )
+    var token: String?
+
     /// Set by `racelab run --via http`, which starts this server: stop when that parent is gone.
     @Flag(help: .hidden)
     var exitWithParent = false
 
+    /// The token given, else `RACELAB_API_TOKEN`'s.
+    var apiToken: String? { token ?? LabOptions.environment("RACELAB_API_TOKEN") }
+
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be in 0...65535 (got \(port))") }
+        let configuration = APIServerConfiguration(postgresURL: "", amqpURL: "", host: host, port: port, token: apiToken)
+        if let problem = configuration.problem { throw ValidationError(problem) }
     }
 
     func run() throws {
         let logger = lab.makeLogger(label: "racelab.serve")
         let servers = try lab.servers(logger: logger)
         let server = try APIServer(
-            configuration: APIServerConfiguration(postgresURL: servers.postgresURL, amqpURL: servers.amqpURL, host: host, port: port),
+            configuration: APIServerConfiguration(
+                postgresURL: servers.postgresURL,
+                amqpURL: servers.amqpURL,
+                host: host,
+                port: port,
+                token: apiToken
+            ),
             logger: logger
         )
         // The command is synchronous (see RaceLabCommand.main); the server runs in a task while this thread

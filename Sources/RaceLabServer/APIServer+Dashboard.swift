@@ -6,6 +6,9 @@ import RaceLab
 extension APIServer {
     /// How many buyers one demo stampede may fire.
     static let stampedeBuyers: ClosedRange<Int64> = 1...10_000
+    /// The stock a demo stampede may set: as many units as a strategy keeping one row per unit may hold,
+    /// for every strategy (more than 10,000 buyers could ever buy anyway).
+    static let stampedeStock: ClosedRange<Int64> = 0...Int64(Schema.maxUnitRows)
 
     func addDashboardRoutes(to router: Router<BasicRequestContext>) {
         router.get("/") { _, _ in
@@ -13,7 +16,11 @@ extension APIServer {
             // dumping the DOM at load sees them); without the database the page fetches them later.
             let initial = (try? await self.stats()).flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
             let catalog = (try? await self.strategies.refresh()) ?? self.strategies.catalog
-            let html = DashboardPage.html(initialStats: initial.map { String(decoding: $0, as: UTF8.self) } ?? "null", strategies: catalog.names)
+            let html = DashboardPage.html(
+                initialStats: initial.map { String(decoding: $0, as: UTF8.self) } ?? "null",
+                strategies: catalog.names,
+                tokenRequired: self.access.token != nil
+            )
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
@@ -26,24 +33,25 @@ extension APIServer {
 
     /// Outcome counters and latency percentiles of this server's purchases, and every item.
     func stats() async throws -> [String: Any] {
-        let metrics = ledger.metrics
-        let latency = metrics.latencySummary
-        let outcomes = Dictionary(uniqueKeysWithValues: metrics.outcomeTotals.map { ($0.key.rawValue, $0.value) })
-        let settled = outcomes.values.reduce(0, +)
+        let snapshot = ledger.snapshot()
+        let latency = snapshot.metrics.latencySummary
+        let outcomes = Dictionary(uniqueKeysWithValues: snapshot.metrics.outcomeTotals.map { ($0.key.rawValue, $0.value) })
         return [
             "outcomes": outcomes,
-            "accepted": metrics.accepted,
-            "pending": max(0, metrics.accepted - settled),
+            "accepted": snapshot.metrics.accepted,
+            "pending": snapshot.pending,
+            "unknown": snapshot.unknown,
             "latencyMs": ["p50": latency.p50, "p90": latency.p90, "p99": latency.p99, "max": latency.max],
             "items": try await allItems(),
         ]
     }
 
     /// Resets the item and publishes `buyers` purchases of it (buyers 1…n) with confirms, answering `202`
-    /// once the broker took them all; `503` (naming how many it took) when it could not.
+    /// once the broker took them all; `503` (naming how many it took) when it could not. One stampede at a
+    /// time: while the last one's purchases are neither settled nor past the pending deadline, `409`.
     func fireStampede(_ request: Request) async throws -> Response {
-        let body = try await JSONBody(request)
-        let strategyName = try body.string("strategy") ?? StrategyName.pessimistic.rawValue
+        let body = try await JSONBody(request, fields: ["strategy", "buyers", "stock", "itemId", "thinkMs", "isolation"])
+        guard let strategyName = try body.string("strategy") else { throw ProblemDetails.malformed("strategy", "missing") }
         let buyers = try body.integer("buyers") ?? 0
         let stock = try body.integer("stock") ?? 0
         let itemId = try body.integer("itemId", required: false) ?? 1
@@ -53,20 +61,11 @@ extension APIServer {
         guard Self.stampedeBuyers.contains(buyers) else {
             throw ProblemDetails.invalid("buyers", "must be in \(Self.stampedeBuyers), got \(buyers)")
         }
-        guard Self.stockRange.contains(stock) else {
-            throw ProblemDetails.invalid("stock", "must be in \(Self.stockRange.lowerBound)...\(Self.stockRange.upperBound), got \(stock)")
+        guard Self.stampedeStock.contains(stock) else {
+            throw ProblemDetails.invalid("stock", "must be in \(Self.stampedeStock.lowerBound)...\(Self.stampedeStock.upperBound), got \(stock)")
         }
         guard itemId > 0 else { throw ProblemDetails.invalid("itemId", "must be positive, got \(itemId)") }
-        guard let think = Int(exactly: thinkMs), PurchaseRequest.thinkRange.contains(think) else {
-            throw ProblemDetails.invalid("thinkMs", "must be in \(PurchaseRequest.thinkRange), got \(thinkMs)")
-        }
-        if strategy.traits.stock == .unitRows, stock > Schema.maxUnitRows {
-            throw ProblemDetails.invalid(
-                "stock",
-                "must be at most \(Schema.maxUnitRows) for \(strategy.name), which keeps one row per unit, got \(stock)"
-            )
-        }
-        try await resetItem(itemId, stock: stock, version: 0, keeping: strategy.traits.stock)
+        let think = try Self.thinkMs(thinkMs, authorized: access.isAuthorized(request))
         let purchases = (1...buyers).map { buyer in
             PurchaseRequest(
                 runId: runId,
@@ -81,28 +80,48 @@ extension APIServer {
                 strategyVersion: (strategy as? UserStrategy)?.version
             )
         }
+        // Claimed before the reset, so a second stampede cannot reset the item under the first one's buyers.
+        if let running = ledger.beginStampede(purchases) {
+            var problem = ProblemDetails(
+                .conflict,
+                "a demo stampede is still running: \(running) of its purchases have no outcome yet (it ends when they settle, "
+                    + "or \(Self.describe(ledger.pendingDeadline)) after they were published)"
+            )
+            problem.headers[.retryAfter] = "1"
+            throw problem
+        }
+        do {
+            try await resetItem(itemId, stock: stock, version: 0, keeping: strategy.traits.stock)
+        } catch {
+            for purchase in purchases { ledger.recordNotSent(purchase.requestId, restoring: nil) }
+            throw error
+        }
         let codec = MessageCodec()
-        let failures = try await withThrowingTaskGroup(of: (any Error)?.self) { group in
+        let failures = try await withThrowingTaskGroup(of: BrokerGateway.PublishFailure?.self) { group in
             for purchase in purchases {
-                ledger.recordPending(purchase)
                 let body = try codec.encode(purchase)
                 let queue = Topology.queue(for: purchase, delivery: strategy.traits.delivery)
                 group.addTask {
                     do {
                         try await self.broker.publish(body, to: queue)
-                        self.ledger.recordAccepted()
+                        self.ledger.recordConfirmed(purchase.requestId)
                         return nil
+                    } catch BrokerGateway.PublishFailure.notSent(let reason) {
+                        self.ledger.recordNotSent(purchase.requestId, restoring: nil)
+                        return .notSent(reason)
                     } catch {
-                        self.ledger.recordUnavailable(purchase.requestId)
-                        return error
+                        self.ledger.recordUnconfirmed(purchase.requestId)
+                        return .unconfirmed("\(error)")
                     }
                 }
             }
-            return try await group.reduce(into: [any Error]()) { if let error = $1 { $0.append(error) } }
+            return try await group.reduce(into: [BrokerGateway.PublishFailure]()) { if let failure = $1 { $0.append(failure) } }
         }
-        if let first = failures.first {
+        if !failures.isEmpty {
+            let unconfirmed = failures.count(where: { if case .unconfirmed = $0 { true } else { false } })
             throw ProblemDetails.unavailable(
-                "RabbitMQ took \(purchases.count - failures.count) of \(purchases.count) purchases: \((first as? ProblemDetails)?.detail ?? "\(first)")"
+                "RabbitMQ confirmed \(purchases.count - failures.count) of \(purchases.count) purchases; \(unconfirmed) were not confirmed "
+                    + "(their status is unknown), \(failures.count - unconfirmed) were not published"
             )
         }
         return try jsonResponse(
@@ -115,5 +134,11 @@ extension APIServer {
             ],
             status: .accepted
         )
+    }
+
+    /// `10 minutes`, `90 seconds`: a deadline as the 409 says it.
+    static func describe(_ duration: Duration) -> String {
+        let seconds = duration.components.seconds
+        return seconds % 60 == 0 ? "\(seconds / 60) minutes" : "\(seconds) seconds"
     }
 }

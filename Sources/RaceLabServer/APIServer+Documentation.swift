@@ -11,7 +11,11 @@ extension APIServer {
             Response(
                 status: .ok,
                 headers: [.contentType: "application/json"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json(strategies: self.strategies.catalog.names)))
+                body: ResponseBody(
+                    byteBuffer: ByteBuffer(
+                        string: OpenAPIDocument.json(strategies: self.strategies.catalog.names, tokenRequired: self.access.token != nil)
+                    )
+                )
             )
         }
         router.get("/strategies") { _, _ in

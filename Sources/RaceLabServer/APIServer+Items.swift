@@ -18,7 +18,7 @@ extension APIServer {
         }
         router.post("/items/{id}/reset") { request, context in
             let id = try Self.itemId(context)
-            let body = try await JSONBody(request)
+            let body = try await JSONBody(request, fields: ["stock", "version"])
             let stock = try body.integer("stock") ?? 0
             let version = try body.integer("version", required: false) ?? 0
             guard Self.stockRange.contains(stock) else {

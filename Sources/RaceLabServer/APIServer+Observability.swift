@@ -1,10 +1,12 @@
 import Hummingbird
 
-/// `GET /events` (Server-Sent Events) and `GET /metrics` (Prometheus).
+/// `GET /events` (Server-Sent Events, at most `maxEventSubscribers` at once) and `GET /metrics` (Prometheus).
 extension APIServer {
     func addObservabilityRoutes(to router: Router<BasicRequestContext>) {
         router.get("/events") { _, _ in
-            let events = self.ledger.subscribe()
+            guard let events = self.ledger.subscribe() else {
+                throw ProblemDetails.unavailable("\(self.ledger.maxSubscribers) event streams are open already; close one or retry")
+            }
             let body = ResponseBody { writer in
                 try await writer.write(ByteBuffer(string: ": racelab events; run \(self.runId)\n\n"))
                 for await event in events {
@@ -23,7 +25,7 @@ extension APIServer {
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: self.ledger.metrics.exposition(queueDepth: depth)))
+                body: ResponseBody(byteBuffer: ByteBuffer(string: self.ledger.snapshot().exposition(queueDepth: depth)))
             )
         }
     }

@@ -5,14 +5,24 @@ import RaceLab
 
 /// `POST /purchases` and `GET /purchases/{id}`.
 extension APIServer {
+    /// The longest think time a caller without the API token may ask for; up to `PurchaseRequest.thinkRange`
+    /// with it. A buyer holds the item's row lock while it thinks.
+    static let openThinkLimit = 1_000
+
+    static let purchaseFields = ["itemId", "buyerId", "quantity", "strategy", "thinkMs", "isolation", "requestId", "runId", "gated"]
+
     func addPurchaseRoutes(to router: Router<BasicRequestContext>) {
         router.post("/purchases") { request, _ in try await self.submitPurchase(request) }
         router.get("/purchases/{id}") { _, context in try self.purchaseStatus(context.parameters.get("id") ?? "") }
     }
 
     /// Validates the body, publishes the request with a confirm and answers `202` with its id.
+    ///
+    /// A request whose `requestId` the server knows is a replay: the same body is answered with where that
+    /// purchase stands now (and published again when its fate is unknown), a different one is `422`.
     func submitPurchase(_ request: Request) async throws -> Response {
-        let body = try await JSONBody(request)
+        let body = try await JSONBody(request, fields: Self.purchaseFields)
+        let authorized = access.isAuthorized(request)
         let itemId = try body.integer("itemId") ?? 0
         let buyerId = try body.integer("buyerId") ?? 0
         let quantity = try body.integer("quantity", required: false) ?? 1
@@ -28,8 +38,9 @@ extension APIServer {
         guard let quantity = Int(exactly: quantity), PurchaseRequest.quantityRange.contains(quantity) else {
             throw ProblemDetails.invalid("quantity", "must be in \(PurchaseRequest.quantityRange), got \(quantity)")
         }
-        guard let thinkMs = Int(exactly: thinkMs), PurchaseRequest.thinkRange.contains(thinkMs) else {
-            throw ProblemDetails.invalid("thinkMs", "must be in \(PurchaseRequest.thinkRange), got \(thinkMs)")
+        let thinkMsValue = try Self.thinkMs(thinkMs, authorized: authorized)
+        for field in ["runId", "gated"] where body.contains(field) && !authorized {
+            throw ProblemDetails.needsToken(field, "a harness's own run and gate are")
         }
         let purchase = PurchaseRequest(
             requestId: requestId,
@@ -38,7 +49,7 @@ extension APIServer {
             buyerId: buyerId,
             quantity: quantity,
             strategy: strategy.name,
-            thinkMs: thinkMs,
+            thinkMs: thinkMsValue,
             publishedAt: WallClock.nanoseconds(),
             gated: gated,
             isolation: isolation,
@@ -48,23 +59,59 @@ extension APIServer {
             let field = problem.dropFirst("field ".count).prefix { $0 != ":" }
             throw ProblemDetails(.unprocessableContent, problem, field: String(field))
         }
-        ledger.recordPending(purchase)
-        do {
-            try await broker.publish(try MessageCodec().encode(purchase), to: Topology.queue(for: purchase, delivery: strategy.traits.delivery))
-        } catch {
-            ledger.recordUnavailable(purchase.requestId)
-            throw error
+        switch ledger.claim(purchase) {
+        case .known(let entry):
+            return try accepted(entry.request, entry.status)
+        case .conflict(let field):
+            throw ProblemDetails.invalid(
+                "requestId",
+                "\(requestId.uuidString.lowercased()) names another purchase (its \(field) differs); send a new requestId for a new purchase"
+            )
+        case .publishing:
+            var problem = ProblemDetails(
+                .conflict,
+                "a purchase with requestId \(requestId.uuidString.lowercased()) is being published; retry",
+                field: "requestId"
+            )
+            problem.headers[.retryAfter] = "1"
+            throw problem
+        case .publish(let previous):
+            do {
+                try await broker.publish(try MessageCodec().encode(purchase), to: Topology.queue(for: purchase, delivery: strategy.traits.delivery))
+                ledger.recordConfirmed(purchase.requestId)
+            } catch BrokerGateway.PublishFailure.notSent(let reason) {
+                ledger.recordNotSent(purchase.requestId, restoring: previous)
+                throw ProblemDetails.unavailable("RabbitMQ cannot take the purchase now (\(reason)); nothing was published, retry")
+            } catch {
+                // Possibly held by the broker: kept as unknown, its id returned, so the client can replay it.
+                ledger.recordUnconfirmed(purchase.requestId)
+                let id = purchase.requestId.uuidString.lowercased()
+                var problem = ProblemDetails.unavailable(
+                    "RabbitMQ did not confirm the purchase, so it may or may not be delivered; its status is unknown: "
+                        + "POST the same body again (same requestId) to publish it again, or follow Location"
+                )
+                problem.requestId = purchase.requestId
+                problem.headers[.location] = "/purchases/\(id)"
+                throw problem
+            }
+            // A new purchase answers `pending` even when its outcome beat the confirm here; a replay tells it.
+            return try accepted(purchase, purchase.runId == runId ? .pending : .forwarded)
         }
-        ledger.recordAccepted()
+    }
+
+    /// `202` with the purchase's id, run and status (`pending`, `forwarded` or, for a replay, its outcome).
+    private func accepted(_ purchase: PurchaseRequest, _ status: PurchaseLedger.Status) throws -> Response {
         let id = purchase.requestId.uuidString.lowercased()
         return try jsonResponse(
-            ["requestId": id, "status": "pending", "runId": purchaseRunId.uuidString.lowercased()],
+            ["requestId": id, "status": status.name, "runId": purchase.runId.uuidString.lowercased()],
             status: .accepted,
             headers: [.location: "/purchases/\(id)"]
         )
     }
 
-    /// The purchase's status: `pending` until its outcome arrives, then the outcome and its details.
+    /// The purchase's status: `pending` until its outcome arrives, then the outcome and its details;
+    /// `unknown` (with `reason`) when it was not confirmed or no outcome came in time; `forwarded` for
+    /// another run's.
     func purchaseStatus(_ text: String) throws -> Response {
         guard let id = UUID(uuidString: text) else { throw ProblemDetails.malformed("id", "'\(text.prefix(40))' is not a UUID") }
         guard let entry = ledger.entry(id) else {
@@ -76,9 +123,10 @@ extension APIServer {
             "buyerId": entry.request.buyerId,
             "quantity": entry.request.quantity,
             "strategy": entry.request.strategy.rawValue,
-            "status": entry.outcome?.outcome.rawValue ?? "pending",
+            "status": entry.status.name,
         ]
-        if let outcome = entry.outcome {
+        if let reason = entry.status.unknownReason { document["reason"] = reason }
+        if case .settled(let outcome) = entry.status {
             document["retries"] = outcome.retries
             document["worker"] = outcome.worker
             if outcome.finishedAt >= entry.request.publishedAt {
@@ -101,6 +149,18 @@ extension APIServer {
             )
         }
         return level
+    }
+
+    /// A `thinkMs` value: in `PurchaseRequest.thinkRange` (`422`), and above ``openThinkLimit`` only for a
+    /// caller with the token (`403`).
+    static func thinkMs(_ value: Int64, authorized: Bool) throws -> Int {
+        guard let think = Int(exactly: value), PurchaseRequest.thinkRange.contains(think) else {
+            throw ProblemDetails.invalid("thinkMs", "must be in \(PurchaseRequest.thinkRange), got \(value)")
+        }
+        if think > openThinkLimit && !authorized {
+            throw ProblemDetails.needsToken("thinkMs", "more than \(openThinkLimit) ms is allowed")
+        }
+        return think
     }
 }
 

@@ -5,6 +5,7 @@ import Logging
 import Postgres
 import RaceLab
 import ServiceLifecycle
+import Synchronization
 
 /// RaceLab's HTTP front door: buyers `POST /purchases`, the server publishes them to `racelab.purchases`
 /// with confirms and answers `202`; outcomes come back on `racelab.outcomes` under the server's own run id.
@@ -12,6 +13,7 @@ import ServiceLifecycle
 /// Blocking C calls never run on Swift concurrency threads: the broker, the outcome consumer and the
 /// database each live on dedicated threads (``BrokerGateway``, ``OutcomeListener``, ``DatabaseGateway``)
 /// that handlers `await`. Lifecycle: ``start()``, serve the router, ``stop()``, then ``waitUntilStopped()``.
+/// Who may drive it is the ``AccessPolicy``'s to say.
 public final class APIServer: Sendable {
     public let configuration: APIServerConfiguration
     /// The run id of every purchase this server publishes; its outcomes are routed back by it.
@@ -22,13 +24,24 @@ public final class APIServer: Sendable {
     let database: DatabaseGateway
     let listener: OutcomeListener
     let strategies: StrategyDirectory
+    let access: AccessPolicy
+    /// Comments on every event stream every so often, so a client that went away is noticed and its slot freed.
+    private let keepAlive = Mutex<Task<Void, Never>?>(nil)
 
-    /// - Throws: when the AMQP URL cannot be parsed.
+    /// - Throws: ``APIServerConfigurationError`` for a configuration it must not start with
+    ///   (``APIServerConfiguration/problem``); when the AMQP URL cannot be parsed.
     public init(configuration: APIServerConfiguration, logger: Logger) throws {
+        if let problem = configuration.problem { throw APIServerConfigurationError(description: problem) }
         self.configuration = configuration
         self.logger = logger
         let endpoint = try AMQPEndpoint(url: configuration.amqpURL)
-        ledger = PurchaseLedger(capacity: configuration.ledgerCapacity)
+        access = AccessPolicy(token: configuration.token, host: configuration.host)
+        ledger = PurchaseLedger(
+            ownRun: runId,
+            capacity: configuration.ledgerCapacity,
+            pendingDeadline: configuration.pendingDeadline,
+            maxSubscribers: configuration.maxEventSubscribers
+        )
         broker = BrokerGateway(endpoint: endpoint, logger: logger)
         database = DatabaseGateway(url: configuration.postgresURL, threads: max(1, configuration.databaseThreads), logger: logger)
         listener = OutcomeListener(endpoint: endpoint, runId: runId, ledger: ledger, database: database, logger: logger)
@@ -47,11 +60,18 @@ public final class APIServer: Sendable {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             listener.start { continuation.resume(with: $0) }
         }
+        let ledger = ledger
+        keepAlive.withLock { task in
+            task = Task {
+                while (try? await Task.sleep(for: .seconds(15))) != nil { ledger.broadcast(.keepAlive) }
+            }
+        }
         logger.info("API server ready", metadata: ["lab.run": "\(runId)"])
     }
 
     /// Ends the event streams and asks every thread to stop. Returns at once.
     public func stop() {
+        keepAlive.withLock { $0?.cancel() }
         ledger.close()
         listener.stop()
         broker.stop()
@@ -65,15 +85,18 @@ public final class APIServer: Sendable {
         database.waitUntilFinished()
     }
 
-    /// The routes, behind ``ProblemMiddleware``.
+    /// The routes, behind ``ProblemMiddleware`` and ``AccessMiddleware``; ``MethodNotAllowedMiddleware``
+    /// turns a known path's unserved method into `405`.
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ProblemMiddleware())
+        router.add(middleware: AccessMiddleware(policy: access))
         addPurchaseRoutes(to: router)
         addItemRoutes(to: router)
         addObservabilityRoutes(to: router)
         addDocumentationRoutes(to: router)
         addDashboardRoutes(to: router)
+        router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))  // last: it sees unmatched requests only
         return router
     }
 
@@ -83,6 +106,7 @@ public final class APIServer: Sendable {
         try await start()
         let app = Application(
             router: makeRouter(),
+            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleTimeout / .nanoseconds(1))))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "racelab"),
             logger: logger
         )

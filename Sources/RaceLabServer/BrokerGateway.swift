@@ -7,19 +7,29 @@ import Synchronization
 
 /// The server's one publisher to RabbitMQ: a dedicated thread owning an `AMQPConnection` in confirm mode.
 ///
-/// Route handlers `await` ``publish(_:)``; the thread takes every publish queued meanwhile, sends them,
+/// Route handlers `await` ``publish(_:to:)``; the thread takes every publish queued meanwhile, sends them,
 /// waits for the broker's confirms once for the batch and resumes each caller — so a purchase is answered
 /// only after RabbitMQ has taken it. librabbitmq blocks, so it never runs on a Swift concurrency thread.
-/// The connection is opened on first use and reopened after a failure.
+/// The connection is opened on first use and reopened after a failure. At most ``maxQueuedJobs`` jobs wait
+/// for the thread; beyond that a job fails at once (`503`).
 final class BrokerGateway: Sendable {
+    /// Why a publish did not end in a confirm; the difference tells whether the broker may hold the message.
+    enum PublishFailure: Error, Sendable, Equatable {
+        /// Nothing was sent (the queue was full, the server is stopping, RabbitMQ could not be reached).
+        case notSent(String)
+        /// The message was sent, or may have been, but not confirmed (a nack, a timeout, a lost channel):
+        /// RabbitMQ may still deliver it.
+        case unconfirmed(String)
+    }
+
     private enum Job: Sendable {
         case publish(body: [UInt8], queue: String, continuation: CheckedContinuation<Void, any Error>)
         case queueDepth(CheckedContinuation<Int, any Error>)
 
-        func fail(_ error: any Error) {
+        func fail(_ reason: String) {
             switch self {
-            case .publish(_, _, let continuation): continuation.resume(throwing: error)
-            case .queueDepth(let continuation): continuation.resume(throwing: error)
+            case .publish(_, _, let continuation): continuation.resume(throwing: PublishFailure.notSent(reason))
+            case .queueDepth(let continuation): continuation.resume(throwing: ProblemDetails.unavailable("RabbitMQ is unavailable: \(reason)"))
             }
         }
     }
@@ -31,6 +41,8 @@ final class BrokerGateway: Sendable {
 
     /// How long the broker may take to confirm a batch before its callers get `503`.
     static let confirmTimeout: Duration = .seconds(5)
+    /// Jobs that may wait for the publisher thread (a demo stampede queues up to 10,000 at once).
+    static let maxQueuedJobs = 20_000
 
     private let endpoint: AMQPEndpoint
     private let logger: Logger
@@ -53,7 +65,7 @@ final class BrokerGateway: Sendable {
         thread.start()
     }
 
-    /// Asks the thread to stop; queued work fails with `503`. Returns at once.
+    /// Asks the thread to stop; queued work fails (``PublishFailure/notSent(_:)``). Returns at once.
     func stop() {
         state.withLock { $0.stopped = true }
         wakeup.signal()
@@ -67,7 +79,8 @@ final class BrokerGateway: Sendable {
     /// Publishes a persistent JSON message to `queue` (`racelab.purchases` or a shard queue) and returns
     /// once the broker confirmed it.
     ///
-    /// - Throws: ``ProblemDetails`` `503` when RabbitMQ is unreachable, nacks, or does not confirm in time.
+    /// - Throws: ``PublishFailure``: `notSent` when the queue is full or RabbitMQ unreachable, `unconfirmed`
+    ///   when it nacks or does not confirm in time.
     func publish(_ body: [UInt8], to queue: String = Topology.purchases) async throws {
         try await withCheckedThrowingContinuation { continuation in
             enqueue(.publish(body: body, queue: queue, continuation: continuation))
@@ -75,6 +88,7 @@ final class BrokerGateway: Sendable {
     }
 
     /// The number of ready messages in `racelab.purchases`.
+    /// - Throws: ``ProblemDetails`` `503` when RabbitMQ does not answer.
     func queueDepth() async throws -> Int {
         try await withCheckedThrowingContinuation { continuation in
             enqueue(.queueDepth(continuation))
@@ -82,12 +96,13 @@ final class BrokerGateway: Sendable {
     }
 
     private func enqueue(_ job: Job) {
-        let accepted = state.withLock { state -> Bool in
-            guard !state.stopped else { return false }
+        let refusal = state.withLock { state -> String? in
+            guard !state.stopped else { return "the server is shutting down" }
+            guard state.jobs.count < Self.maxQueuedJobs else { return "the publisher has \(Self.maxQueuedJobs) requests waiting" }
             state.jobs.append(job)
-            return true
+            return nil
         }
-        guard accepted else { return job.fail(ProblemDetails.unavailable("the server is shutting down")) }
+        if let refusal { return job.fail(refusal) }
         wakeup.signal()
     }
 
@@ -101,7 +116,7 @@ final class BrokerGateway: Sendable {
                 return (state.jobs, state.stopped)
             }
             if stopped {
-                for job in jobs { job.fail(ProblemDetails.unavailable("the server is shutting down")) }
+                for job in jobs { job.fail("the server is shutting down") }
                 break
             }
             if jobs.isEmpty {
@@ -118,7 +133,7 @@ final class BrokerGateway: Sendable {
                 connection = open
             } catch {
                 logger.warning("Cannot reach RabbitMQ", metadata: ["lab.error": "\(error)"])
-                for job in jobs { job.fail(ProblemDetails.unavailable("RabbitMQ cannot take the request: \(error)")) }
+                for job in jobs { job.fail("cannot reach RabbitMQ") }
                 continue
             }
             if !run(jobs, on: open) {
@@ -149,7 +164,8 @@ final class BrokerGateway: Sendable {
                     continuation.resume(returning: try connection.inspectQueue(Topology.purchases).messageCount)
                 } catch {
                     healthy = false
-                    continuation.resume(throwing: ProblemDetails.unavailable("RabbitMQ did not answer: \(error)"))
+                    logger.warning("RabbitMQ did not answer a queue inspection", metadata: ["lab.error": "\(error)"])
+                    continuation.resume(throwing: ProblemDetails.unavailable("RabbitMQ did not answer"))
                 }
             case .publish(let body, let queue, let continuation):
                 waiting.append(continuation)
@@ -158,18 +174,24 @@ final class BrokerGateway: Sendable {
         }
         guard !waiting.isEmpty else { return healthy }
         let properties = AMQPMessageProperties(persistent: true, contentType: "application/json")
+        var sent = 0
         do {
             for (body, queue) in bodies {
+                sent += 1  // counted before the call: a publish that fails midway may have reached the broker
                 try connection.publish(routingKey: queue, body: body, properties: properties)
             }
             try connection.waitForConfirms(timeout: Self.confirmTimeout)
             for continuation in waiting { continuation.resume() }
             return healthy
         } catch {
-            // A nack, a timeout or a lost channel: the broker may not hold these requests, so none is acknowledged.
-            logger.warning("RabbitMQ did not confirm publishes", metadata: ["lab.error": "\(error)", "lab.count": "\(waiting.count)"])
-            for continuation in waiting {
-                continuation.resume(throwing: ProblemDetails.unavailable("RabbitMQ did not confirm the request: \(error)"))
+            // A nack, a timeout or a lost channel: the broker may hold what was sent, but none is confirmed;
+            // what came after the failing publish was never sent.
+            logger.warning("RabbitMQ did not confirm publishes", metadata: ["lab.error": "\(error)", "lab.count": "\(sent)"])
+            for (index, continuation) in waiting.enumerated() {
+                continuation.resume(
+                    throwing: index < sent
+                        ? PublishFailure.unconfirmed("RabbitMQ did not confirm it") : PublishFailure.notSent("the connection to RabbitMQ failed")
+                )
             }
             return false
         }

@@ -9,16 +9,25 @@ import RaceLab
 /// either schedules a fresh `GET /stats` a moment later (plus one every two seconds) so sold counts and
 /// percentiles stay exact. Numbers carry stable hooks for tests: `tr[data-item][data-stock][data-sold]`,
 /// `#count-purchased[data-count]`, `#latency-p50`.
+///
+/// Its forms post JSON to this same origin, which is all the API lets a browser do. The page never holds
+/// the API token: when the server has one, the page asks for it (a field, kept in the tab's
+/// `sessionStorage`) and sends it as `Authorization: Bearer`.
 enum DashboardPage {
     /// The page with `initialStats` (the `GET /stats` document, or `null`) rendered before the page loads.
     /// Its JSON must escape `/` (JSONSerialization's default), so it cannot end the script element.
-    static func html(initialStats: String, strategies: [StrategyName] = StrategyName.builtIn) -> String {
+    static func html(initialStats: String, strategies: [StrategyName] = StrategyName.builtIn, tokenRequired: Bool = false) -> String {
         let options = strategies.map { name in
             let text = name.rawValue  // names are letters, digits, - _ and . only: nothing to escape
             return name == .pessimistic ? "<option selected>\(text)</option>" : "<option>\(text)</option>"
         }
+        let tokenField =
+            tokenRequired
+            ? #"<label for="token">API token</label><input id="token" type="password" autocomplete="off" placeholder="racelab serve --token">"#
+            : ""
         return template.replacingOccurrences(of: "/*INITIAL_STATS*/null", with: initialStats)
             .replacingOccurrences(of: "<!--STRATEGY_OPTIONS-->", with: options.joined())
+            .replacingOccurrences(of: "<!--TOKEN_FIELD-->", with: tokenField)
     }
 
     static let template = #"""
@@ -38,11 +47,13 @@ enum DashboardPage {
           main { display: grid; grid-template-columns: 1fr 20rem; gap: 1rem; padding: 1rem 1.5rem; }
           section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: .8rem 1rem; }
           h2 { margin: 0 0 .6rem; font-size: 1rem; color: #333; }
-          .cards { display: grid; grid-template-columns: repeat(6, 1fr); gap: .5rem; }
+          .cards { display: grid; grid-template-columns: repeat(7, 1fr); gap: .5rem; }
+          #auth { display: grid; grid-template-columns: 6rem 1fr; gap: .4rem .5rem; align-items: center; margin-bottom: .8rem; }
+          #auth:empty { display: none; }
           .card { border: 1px solid var(--line); border-radius: 6px; padding: .4rem .6rem; }
           .card .n { font-size: 1.6rem; font-weight: 600; font-variant-numeric: tabular-nums; }
           .card .l { font-size: .8rem; color: var(--muted); }
-          .card.purchased .n { color: var(--ok); } .card.failed .n:not([data-count="0"]), .card.deadLettered .n:not([data-count="0"]) { color: var(--bad); }
+          .card.purchased .n { color: var(--ok); } .card.failed .n:not([data-count="0"]), .card.deadLettered .n:not([data-count="0"]), .card.unknown .n:not([data-count="0"]) { color: var(--bad); }
           .lat { display: grid; grid-template-columns: repeat(4, 1fr); gap: .5rem; }
           table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
           th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); }
@@ -90,6 +101,7 @@ enum DashboardPage {
           </div>
           <div>
             <section>
+              <div id="auth"><!--TOKEN_FIELD--></div>
               <h2>Fire a demo stampede</h2>
               <form id="stampede">
                 <label for="s-strategy">strategy</label>
@@ -99,7 +111,7 @@ enum DashboardPage {
                 <label for="s-buyers">buyers</label><input id="s-buyers" name="buyers" type="number" min="1" max="10000" value="100">
                 <label for="s-stock">stock</label><input id="s-stock" name="stock" type="number" min="0" value="1">
                 <label for="s-item">item</label><input id="s-item" name="itemId" type="number" min="1" value="1">
-                <label for="s-think">think ms</label><input id="s-think" name="thinkMs" type="number" min="0" max="60000" value="0">
+                <label for="s-think">think ms</label><input id="s-think" name="thinkMs" type="number" min="0" max="1000" value="0">
                 <button class="primary" type="submit">Fire stampede</button>
               </form>
               <h2>Reset an item</h2>
@@ -117,7 +129,7 @@ enum DashboardPage {
           </div>
         </main>
         <script>
-        const outcomes = [['purchased', 'purchased'], ['soldOut', 'sold out'], ['gaveUp', 'gave up'], ['failed', 'failed'], ['deadLettered', 'dead-lettered'], ['pending', 'pending']];
+        const outcomes = [['purchased', 'purchased'], ['soldOut', 'sold out'], ['gaveUp', 'gave up'], ['failed', 'failed'], ['deadLettered', 'dead-lettered'], ['pending', 'pending'], ['unknown', 'unknown']];
         const $ = id => document.getElementById(id);
         const counts = {};
         const items = new Map();
@@ -145,7 +157,7 @@ enum DashboardPage {
           body.innerHTML = rows.join('');
         }
         function applyStats(stats) {
-          for (const [key] of outcomes) setCount(key, key === 'pending' ? stats.pending : (stats.outcomes[key] || 0));
+          for (const [key] of outcomes) setCount(key, key === 'pending' || key === 'unknown' ? (stats[key] || 0) : (stats.outcomes[key] || 0));
           for (const p of ['p50', 'p90', 'p99', 'max']) $('latency-' + p).textContent = stats.latencyMs[p].toFixed(1);
           items.clear();
           for (const item of stats.items) items.set(item.id, item);
@@ -186,8 +198,15 @@ enum DashboardPage {
           });
         }
 
+        const tokenInput = $('token');
+        if (tokenInput) {
+          tokenInput.value = sessionStorage.getItem('racelab-token') || '';
+          tokenInput.addEventListener('change', () => sessionStorage.setItem('racelab-token', tokenInput.value));
+        }
         async function post(path, body) {
-          const response = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+          const headers = { 'content-type': 'application/json' };
+          if (tokenInput && tokenInput.value) headers.authorization = 'Bearer ' + tokenInput.value;
+          const response = await fetch(path, { method: 'POST', headers, body: JSON.stringify(body) });
           const json = await response.json().catch(() => ({}));
           if (!response.ok) throw new Error(json.detail || response.statusText);
           return json;

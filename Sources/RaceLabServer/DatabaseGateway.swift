@@ -8,8 +8,12 @@ import Synchronization
 /// one shared queue of jobs.
 ///
 /// Route handlers `await` ``run(_:)``; the job runs on one of the threads (libpq blocks, so it never runs on
-/// a Swift concurrency thread). A connection is opened on first use and dropped when it breaks.
+/// a Swift concurrency thread). A connection is opened on first use and dropped when it breaks. At most
+/// ``maxQueuedJobs`` jobs wait; beyond that a job fails at once (`503`).
 final class DatabaseGateway: Sendable {
+    /// Jobs that may wait for a thread.
+    static let maxQueuedJobs = 1_000
+
     /// A job gets the thread's connection, or the error that kept it from connecting.
     typealias Job = @Sendable (Result<PostgresConnection, any Error>) -> Void
 
@@ -57,7 +61,7 @@ final class DatabaseGateway: Sendable {
 
     /// Runs `body` with a connection on one of the gateway's threads and returns its result.
     ///
-    /// - Throws: what `body` throws; ``ProblemDetails`` `503` when PostgreSQL cannot be reached.
+    /// - Throws: what `body` throws; ``ProblemDetails`` `503` when PostgreSQL cannot be reached or the queue is full.
     func run<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             submit { connection in
@@ -66,17 +70,19 @@ final class DatabaseGateway: Sendable {
         }
     }
 
-    /// Queues a job without waiting for it; a job submitted after ``stop()`` is dropped.
+    /// Queues a job without waiting for it; a job submitted after ``stop()``, or while the queue is full,
+    /// is called at once with a `503` ``ProblemDetails``.
     func submit(_ job: @escaping Job) {
-        let accepted = state.withLock { state -> Bool in
-            guard !state.stopped else { return false }
+        let refusal = state.withLock { state -> String? in
+            guard !state.stopped else { return "the server is shutting down" }
+            guard state.jobs.count - state.head < Self.maxQueuedJobs else { return "PostgreSQL is busy: \(Self.maxQueuedJobs) requests are waiting" }
             state.jobs.append(job)
-            return true
+            return nil
         }
-        if accepted {
-            wakeup.signal()
+        if let refusal {
+            job(.failure(ProblemDetails.unavailable(refusal)))
         } else {
-            job(.failure(ProblemDetails.unavailable("the server is shutting down")))
+            wakeup.signal()
         }
     }
 
@@ -108,7 +114,7 @@ final class DatabaseGateway: Sendable {
                 if !open.isHealthy { connection = nil }
             } catch {
                 logger.warning("Cannot reach PostgreSQL", metadata: ["lab.error": "\(error)"])
-                job(.failure(ProblemDetails.unavailable("PostgreSQL cannot answer: \(error)")))
+                job(.failure(ProblemDetails.unavailable("PostgreSQL is unavailable")))
             }
         }
     }

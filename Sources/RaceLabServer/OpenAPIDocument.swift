@@ -2,42 +2,63 @@ import RaceLab
 
 /// The hand-maintained OpenAPI 3.0 description of the API, served at `GET /openapi.json`.
 ///
-/// Keep it in step with the routes: `RaceLabServerTests` checks that every route is in it. The
-/// `Strategy` enum is filled in when served, from the strategies the server offers then.
+/// Keep it in step with the routes: `RaceLabServerTests` checks that every route is in it, and
+/// `api-checks` (schemathesis) that the server answers as it says. Two parts are filled in when served:
+/// the `Strategy` enum, from the strategies the server offers then, and each `POST`'s `security`, which
+/// names the bearer token when the server has one; the stampede's stock limit comes from the server too.
 enum OpenAPIDocument {
-    /// The document with `strategies` as the `Strategy` schema's values.
-    static func json(strategies: [StrategyName]) -> String {
+    /// The document with `strategies` as the `Strategy` schema's values; `tokenRequired`: the server has a token.
+    static func json(strategies: [StrategyName], tokenRequired: Bool) -> String {
         let values = strategies.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
-        return json.replacingOccurrences(of: #""enum": ["naive", "pessimistic", "optimistic", "advisory", "batched"]"#, with: "\"enum\": [\(values)]")
+        return template.replacingOccurrences(
+            of: #""enum": ["naive", "pessimistic", "optimistic", "advisory", "batched"]"#,
+            with: "\"enum\": [\(values)]"
+        )
+        .replacingOccurrences(of: "/*SECURITY*/", with: tokenRequired ? #""security": [{"bearerAuth": []}],"# : #""security": [],"#)
+        .replacingOccurrences(of: "/*STAMPEDE_STOCK_MAX*/0", with: "\(APIServer.stampedeStock.upperBound)")
     }
 
-    static let json = #"""
+    /// The document with a `/*SECURITY*/` marker in each `POST` and the stampede's stock limit to fill in
+    /// (not JSON until ``json(strategies:tokenRequired:)``).
+    private static let template = #"""
         {
           "openapi": "3.0.3",
           "info": {
             "title": "RaceLab API",
-            "version": "1.0.0",
-            "description": "Buy the last item over HTTP. Purchases are published to RabbitMQ with publisher confirms and settled by RaceLab workers against PostgreSQL."
+            "version": "1.1.0",
+            "description": "Buy the last item over HTTP. Purchases are published to RabbitMQ with publisher confirms and settled by RaceLab workers against PostgreSQL. Every POST needs Content-Type application/json (415) and is refused from another origin (403); when the server has an API token, every POST needs Authorization: Bearer <token> (401)."
           },
           "paths": {
             "/purchases": {
               "post": {
                 "summary": "Submit a purchase",
-                "description": "Validates the request, publishes it persistent to racelab.purchases and answers once RabbitMQ confirmed it.",
+                "description": "Validates the request, publishes it persistent to racelab.purchases and answers once RabbitMQ confirmed it. A requestId the server knows makes the request a replay: the same body is answered 202 with where that purchase stands now (published again when its status is unknown); a different body is 422.",
+                /*SECURITY*/
                 "requestBody": {
                   "required": true,
                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PurchaseSubmission"}}}
                 },
                 "responses": {
                   "202": {
-                    "description": "Accepted: the broker holds the request; follow Location for the outcome.",
+                    "description": "Accepted: the broker holds the request (or, for a replay, it was taken before); follow Location for the outcome.",
                     "headers": {"Location": {"schema": {"type": "string"}, "description": "/purchases/{id}"}},
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PurchaseAccepted"}}}
                   },
                   "400": {"$ref": "#/components/responses/Problem"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Problem"},
+                  "409": {"$ref": "#/components/responses/Problem"},
                   "413": {"$ref": "#/components/responses/Problem"},
+                  "415": {"$ref": "#/components/responses/Problem"},
                   "422": {"$ref": "#/components/responses/Problem"},
-                  "503": {"$ref": "#/components/responses/Problem"}
+                  "503": {
+                    "description": "RabbitMQ could not take the purchase (nothing published: retry), or did not confirm it: then the problem carries its requestId and Location, its status is unknown, and the same body may be sent again.",
+                    "headers": {
+                      "Location": {"schema": {"type": "string"}, "description": "/purchases/{id}, when the purchase was kept"},
+                      "Retry-After": {"schema": {"type": "integer"}}
+                    },
+                    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+                  }
                 }
               }
             },
@@ -58,7 +79,15 @@ enum OpenAPIDocument {
                 "responses": {
                   "200": {
                     "description": "The items",
-                    "content": {"application/json": {"schema": {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}}}}}
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "object",
+                          "required": ["items"],
+                          "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}}
+                        }
+                      }
+                    }
                   },
                   "503": {"$ref": "#/components/responses/Problem"}
                 }
@@ -72,7 +101,8 @@ enum OpenAPIDocument {
                   "200": {"description": "The item", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}}},
                   "400": {"$ref": "#/components/responses/Problem"},
                   "404": {"$ref": "#/components/responses/Problem"},
-                  "422": {"$ref": "#/components/responses/Problem"}
+                  "422": {"$ref": "#/components/responses/Problem"},
+                  "503": {"$ref": "#/components/responses/Problem"}
                 }
               }
             },
@@ -80,6 +110,7 @@ enum OpenAPIDocument {
               "post": {
                 "summary": "Create or reset an item: set its stock and version, delete its orders",
                 "parameters": [{"$ref": "#/components/parameters/ItemId"}],
+                /*SECURITY*/
                 "requestBody": {
                   "required": true,
                   "content": {
@@ -87,9 +118,10 @@ enum OpenAPIDocument {
                       "schema": {
                         "type": "object",
                         "required": ["stock"],
+                        "additionalProperties": false,
                         "properties": {
                           "stock": {"type": "integer", "minimum": 0, "maximum": 1000000000},
-                          "version": {"type": "integer", "minimum": 0, "default": 0}
+                          "version": {"type": "integer", "format": "int64", "minimum": 0, "default": 0}
                         }
                       }
                     }
@@ -98,21 +130,44 @@ enum OpenAPIDocument {
                 "responses": {
                   "200": {"description": "The item after the reset", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}}},
                   "400": {"$ref": "#/components/responses/Problem"},
-                  "422": {"$ref": "#/components/responses/Problem"}
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Problem"},
+                  "413": {"$ref": "#/components/responses/Problem"},
+                  "415": {"$ref": "#/components/responses/Problem"},
+                  "422": {"$ref": "#/components/responses/Problem"},
+                  "503": {"$ref": "#/components/responses/Problem"}
                 }
               }
             },
             "/events": {
               "get": {
                 "summary": "Live Server-Sent Events",
-                "description": "event: outcome, data: the worker's outcome message (JSON), for every purchase this server accepted; event: stock, data: {itemId, stock} after a purchase or a reset.",
-                "responses": {"200": {"description": "An endless event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
+                "description": "event: outcome, data: the worker's outcome message (JSON), for every purchase this server accepted; event: stock, data: {itemId, stock} after a purchase or a reset; a comment line every 15 s. At most a bounded number of streams are open at once.",
+                "responses": {
+                  "200": {
+                    "description": "An endless event stream",
+                    "content": {
+                      "text/event-stream": {
+                        "schema": {
+                          "type": "object",
+                          "description": "One event",
+                          "required": ["event", "data"],
+                          "properties": {
+                            "event": {"type": "string", "enum": ["outcome", "stock"]},
+                            "data": {"type": "string", "description": "JSON: the outcome message, or {itemId, stock}"}
+                          }
+                        }
+                      }
+                    }
+                  },
+                  "503": {"$ref": "#/components/responses/Problem"}
+                }
               }
             },
             "/metrics": {
               "get": {
                 "summary": "Prometheus metrics",
-                "description": "racelab_purchases_total{strategy,outcome}, racelab_purchase_latency_seconds (histogram, publish to commit), racelab_queue_depth, racelab_broker_up.",
+                "description": "racelab_purchases_total{strategy,outcome}, racelab_purchase_latency_seconds (histogram, publish to commit), racelab_purchases_pending, racelab_purchases_unknown, racelab_queue_depth, racelab_broker_up.",
                 "responses": {"200": {"description": "Prometheus text format 0.0.4", "content": {"text/plain": {"schema": {"type": "string"}}}}}
               }
             },
@@ -161,7 +216,8 @@ enum OpenAPIDocument {
             "/stampedes": {
               "post": {
                 "summary": "Fire a demo stampede",
-                "description": "Resets the item to the given stock (deleting its orders), then publishes one purchase per buyer (buyers 1...n) with publisher confirms, server side. Outcomes arrive on /events and count in /stats.",
+                "description": "Resets the item to the given stock (deleting its orders), then publishes one purchase per buyer (buyers 1...n) with publisher confirms, server side. Outcomes arrive on /events and count in /stats. One at a time: while the last stampede's purchases are neither settled nor past the pending deadline, 409.",
+                /*SECURITY*/
                 "requestBody": {
                   "required": true,
                   "content": {
@@ -169,12 +225,13 @@ enum OpenAPIDocument {
                       "schema": {
                         "type": "object",
                         "required": ["strategy", "buyers", "stock"],
+                        "additionalProperties": false,
                         "properties": {
                           "strategy": {"$ref": "#/components/schemas/Strategy"},
                           "buyers": {"type": "integer", "minimum": 1, "maximum": 10000},
-                          "stock": {"type": "integer", "minimum": 0, "maximum": 1000000000},
+                          "stock": {"type": "integer", "minimum": 0, "maximum": /*STAMPEDE_STOCK_MAX*/0},
                           "itemId": {"type": "integer", "format": "int64", "minimum": 1, "default": 1},
-                          "thinkMs": {"type": "integer", "minimum": 0, "maximum": 60000, "default": 0},
+                          "thinkMs": {"type": "integer", "minimum": 0, "maximum": 60000, "default": 0, "description": "above 1000 only with the API token (403)"},
                           "isolation": {"$ref": "#/components/schemas/Isolation"}
                         }
                       }
@@ -201,6 +258,11 @@ enum OpenAPIDocument {
                     }
                   },
                   "400": {"$ref": "#/components/responses/Problem"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Problem"},
+                  "409": {"$ref": "#/components/responses/Problem"},
+                  "413": {"$ref": "#/components/responses/Problem"},
+                  "415": {"$ref": "#/components/responses/Problem"},
                   "422": {"$ref": "#/components/responses/Problem"},
                   "503": {"$ref": "#/components/responses/Problem"}
                 }
@@ -208,12 +270,20 @@ enum OpenAPIDocument {
             }
           },
           "components": {
+            "securitySchemes": {
+              "bearerAuth": {"type": "http", "scheme": "bearer", "description": "The server's API token (racelab serve --token, or RACELAB_API_TOKEN)."}
+            },
             "parameters": {
               "ItemId": {"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64", "minimum": 1}}
             },
             "responses": {
               "Problem": {
-                "description": "A client error or an unavailable dependency, naming the field at fault",
+                "description": "A client error (400 malformed, 403 refused: another origin or a field that needs the token, 409 conflict, 413 too large, 415 not JSON, 422 invalid value) or an unavailable dependency (503), naming the field at fault",
+                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+              },
+              "Unauthorized": {
+                "description": "The server has an API token and the request did not carry it",
+                "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
                 "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
               }
             },
@@ -243,15 +313,16 @@ enum OpenAPIDocument {
               "PurchaseSubmission": {
                 "type": "object",
                 "required": ["itemId", "buyerId"],
+                "additionalProperties": false,
                 "properties": {
                   "itemId": {"type": "integer", "format": "int64", "minimum": 1},
                   "buyerId": {"type": "integer", "format": "int64", "minimum": 1},
                   "quantity": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1},
                   "strategy": {"allOf": [{"$ref": "#/components/schemas/Strategy"}], "default": "pessimistic"},
-                  "thinkMs": {"type": "integer", "minimum": 0, "maximum": 60000, "default": 0},
-                  "requestId": {"type": "string", "format": "uuid", "description": "The request's id; a new one when absent. A harness firing its own run names its requests."},
-                  "runId": {"type": "string", "format": "uuid", "description": "The run the request belongs to; this server's when absent. Outcomes of another run go to that run, so GET /purchases/{id} stays pending here."},
-                  "gated": {"type": "boolean", "default": false, "description": "Workers hold the request until the run's gate opens (racelab.control)."},
+                  "thinkMs": {"type": "integer", "minimum": 0, "maximum": 60000, "default": 0, "description": "How long the buyer holds the item between read and write; above 1000 only with the API token (403)."},
+                  "requestId": {"type": "string", "format": "uuid", "description": "The request's id, an idempotency key; a new one when absent. Sent again with the same body: the same answer; with another body: 422."},
+                  "runId": {"type": "string", "format": "uuid", "description": "The run the request belongs to (a harness firing its own run); only with the API token (403). Outcomes of another run go to that run, so GET /purchases/{id} says forwarded."},
+                  "gated": {"type": "boolean", "default": false, "description": "Workers hold the request until the run's gate opens (racelab.control); only with the API token (403)."},
                   "isolation": {"$ref": "#/components/schemas/Isolation"}
                 }
               },
@@ -260,7 +331,11 @@ enum OpenAPIDocument {
                 "required": ["requestId", "status", "runId"],
                 "properties": {
                   "requestId": {"type": "string", "format": "uuid"},
-                  "status": {"type": "string", "enum": ["pending"]},
+                  "status": {
+                    "type": "string",
+                    "enum": ["pending", "forwarded", "purchased", "soldOut", "gaveUp", "failed", "deadLettered"],
+                    "description": "pending (forwarded: another run's) for a new purchase; a replay says where the purchase stands"
+                  },
                   "runId": {"type": "string", "format": "uuid"}
                 }
               },
@@ -269,7 +344,12 @@ enum OpenAPIDocument {
                 "required": ["requestId", "status", "itemId", "buyerId", "quantity", "strategy"],
                 "properties": {
                   "requestId": {"type": "string", "format": "uuid"},
-                  "status": {"type": "string", "enum": ["pending", "purchased", "soldOut", "gaveUp", "failed", "deadLettered"]},
+                  "status": {"type": "string", "enum": ["pending", "unknown", "forwarded", "purchased", "soldOut", "gaveUp", "failed", "deadLettered"]},
+                  "reason": {
+                    "type": "string",
+                    "enum": ["notConfirmed", "expired"],
+                    "description": "with status unknown: RabbitMQ did not confirm the publish, or no outcome came within the pending deadline (a late one still settles it)"
+                  },
                   "itemId": {"type": "integer", "format": "int64"},
                   "buyerId": {"type": "integer", "format": "int64"},
                   "quantity": {"type": "integer"},
@@ -294,19 +374,22 @@ enum OpenAPIDocument {
               },
               "Stats": {
                 "type": "object",
-                "required": ["outcomes", "accepted", "pending", "latencyMs", "items"],
+                "required": ["outcomes", "accepted", "pending", "unknown", "latencyMs", "items"],
                 "properties": {
                   "outcomes": {
                     "type": "object",
+                    "required": ["purchased", "soldOut", "gaveUp", "failed", "deadLettered"],
                     "properties": {
                       "purchased": {"type": "integer"}, "soldOut": {"type": "integer"}, "gaveUp": {"type": "integer"},
                       "failed": {"type": "integer"}, "deadLettered": {"type": "integer"}
                     }
                   },
-                  "accepted": {"type": "integer"},
-                  "pending": {"type": "integer"},
+                  "accepted": {"type": "integer", "description": "publishes RabbitMQ confirmed"},
+                  "pending": {"type": "integer", "description": "this server's purchases awaiting their outcome"},
+                  "unknown": {"type": "integer", "description": "this server's purchases whose fate is unknown (not confirmed, or no outcome within the pending deadline)"},
                   "latencyMs": {
                     "type": "object",
+                    "required": ["p50", "p90", "p99", "max"],
                     "properties": {"p50": {"type": "number"}, "p90": {"type": "number"}, "p99": {"type": "number"}, "max": {"type": "number"}}
                   },
                   "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}
@@ -320,7 +403,8 @@ enum OpenAPIDocument {
                   "title": {"type": "string"},
                   "status": {"type": "integer"},
                   "detail": {"type": "string"},
-                  "field": {"type": "string"}
+                  "field": {"type": "string"},
+                  "requestId": {"type": "string", "format": "uuid", "description": "the purchase the server kept (a publish RabbitMQ did not confirm)"}
                 }
               }
             }

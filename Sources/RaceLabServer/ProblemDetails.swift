@@ -1,15 +1,21 @@
 import Foundation
 import Hummingbird
 
-/// A client-facing failure as an RFC 9457 problem document: `{type, title, status, detail, field?}`,
+/// A client-facing failure as an RFC 9457 problem document: `{type, title, status, detail, field?, requestId?}`,
 /// served as `application/problem+json`.
 ///
-/// Route handlers throw it; ``ProblemMiddleware`` turns it (and any other error) into the response.
+/// Route handlers and middleware throw it; ``ProblemMiddleware`` turns it (and any other error) into the
+/// response. A detail is written for the client: a 5xx names the dependency, never the internal error (that
+/// goes to the log where the failure is seen).
 struct ProblemDetails: Error, Sendable, Equatable {
     var status: HTTPResponse.Status
     var detail: String
     /// The request field at fault, when there is one (`itemId`, `body`, `id`).
     var field: String?
+    /// The purchase the problem is about, when the server kept it (a publish RabbitMQ did not confirm).
+    var requestId: UUID?
+    /// Extra response headers: `Allow` on a 405, `WWW-Authenticate` on a 401, `Retry-After`, `Location`.
+    var headers: HTTPFields = [:]
 
     init(_ status: HTTPResponse.Status, _ detail: String, field: String? = nil) {
         self.status = status
@@ -27,9 +33,21 @@ struct ProblemDetails: Error, Sendable, Equatable {
         ProblemDetails(.unprocessableContent, "field \(field): \(detail)", field: field)
     }
 
-    /// The broker or the database cannot take the request now: 503.
+    /// A field only a caller holding the API token may send: 403.
+    static func needsToken(_ field: String, _ detail: String) -> ProblemDetails {
+        ProblemDetails(
+            .forbidden,
+            "field \(field): \(detail) only with the API token (start racelab serve with --token or RACELAB_API_TOKEN, "
+                + "send Authorization: Bearer <token>)",
+            field: field
+        )
+    }
+
+    /// The broker or the database cannot take the request now: 503, with `Retry-After`.
     static func unavailable(_ detail: String) -> ProblemDetails {
-        ProblemDetails(.serviceUnavailable, detail)
+        var problem = ProblemDetails(.serviceUnavailable, detail)
+        problem.headers[.retryAfter] = "1"
+        return problem
     }
 
     /// The response carrying this problem.
@@ -41,11 +59,10 @@ struct ProblemDetails: Error, Sendable, Equatable {
             "detail": detail,
         ]
         if let field { document["field"] = field }
+        if let requestId { document["requestId"] = requestId.uuidString.lowercased() }
         let bytes = (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return Response(
-            status: status,
-            headers: [.contentType: "application/problem+json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
-        )
+        var headers = headers
+        headers[.contentType] = "application/problem+json"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }

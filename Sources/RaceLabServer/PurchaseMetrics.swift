@@ -44,8 +44,9 @@ struct PurchaseMetrics: Sendable {
     /// Latency percentiles in milliseconds (all zero before the first outcome).
     var latencySummary: LatencySummary { LatencySummary(microseconds: latencyMicroseconds) }
 
-    /// The Prometheus text exposition (version 0.0.4); `queueDepth` is nil when the broker did not answer.
-    func exposition(queueDepth: Int?) -> String {
+    /// The Prometheus text exposition (version 0.0.4); `queueDepth` is nil when the broker did not answer;
+    /// `pending` and `unknown` are the ledger's current counts.
+    func exposition(queueDepth: Int?, pending: Int, unknown: Int) -> String {
         var lines = [
             "# HELP racelab_purchases_total Purchase outcomes seen by this server, by strategy and outcome.",
             "# TYPE racelab_purchases_total counter",
@@ -60,9 +61,15 @@ struct PurchaseMetrics: Sendable {
             "# HELP racelab_purchases_accepted_total Purchases the broker confirmed (answered 202).",
             "# TYPE racelab_purchases_accepted_total counter",
             "racelab_purchases_accepted_total \(accepted)",
-            "# HELP racelab_purchases_unavailable_total Purchases refused because the broker could not take them (answered 503).",
+            "# HELP racelab_purchases_unavailable_total Publishes the broker did not confirm or could not take (answered 503).",
             "# TYPE racelab_purchases_unavailable_total counter",
             "racelab_purchases_unavailable_total \(rejected)",
+            "# HELP racelab_purchases_pending Purchases of this server awaiting their outcome.",
+            "# TYPE racelab_purchases_pending gauge",
+            "racelab_purchases_pending \(pending)",
+            "# HELP racelab_purchases_unknown Purchases of this server whose fate is unknown (not confirmed, or no outcome in time).",
+            "# TYPE racelab_purchases_unknown gauge",
+            "racelab_purchases_unknown \(unknown)",
             "# HELP racelab_purchase_latency_seconds From publish to the worker's commit.",
             "# TYPE racelab_purchase_latency_seconds histogram",
         ]

@@ -7,6 +7,8 @@ enum ServerEvent: Sendable, Equatable {
     case outcome(OutcomeMessage)
     /// An item's stock after a purchase.
     case stock(itemId: Int64, stock: Int64)
+    /// A comment line, sent every so often so a stream whose client went away fails its write and ends.
+    case keepAlive
 
     /// The event in the `text/event-stream` wire format.
     var wireFormat: String {
@@ -16,6 +18,8 @@ enum ServerEvent: Sendable, Equatable {
             return "event: outcome\ndata: \(json)\n\n"
         case .stock(let itemId, let stock):
             return "event: stock\ndata: {\"itemId\":\(itemId),\"stock\":\(stock)}\n\n"
+        case .keepAlive:
+            return ": keep-alive\n\n"
         }
     }
 }

@@ -23,8 +23,15 @@ private let streamSocket = Int32(SOCK_STREAM.rawValue)
 ///
 /// Every call blocks (socket timeouts bound it); use it from a dedicated thread, never from a Swift
 /// concurrency task. Reconnects when the server closed the connection. Only what the harness needs:
-/// requests with a `Content-Length` body, responses with `Content-Length` or chunked bodies.
+/// requests with a `Content-Length` body, responses with `Content-Length` or chunked bodies. It trusts
+/// nothing the server sends: a head over ``maxHeadBytes``, a body over ``maxBodyBytes``, or a length or
+/// chunk size that is not a plain number is an error, never a crash.
 final class BlockingHTTPConnection {
+    /// The most the response head (status line and headers) may take.
+    static let maxHeadBytes = 64 * 1024
+    /// The most a response body may take; the harness reads small JSON documents.
+    static let maxBodyBytes = 16 * 1024 * 1024
+
     struct Response {
         var status: Int
         var body: [UInt8]
@@ -45,9 +52,17 @@ final class BlockingHTTPConnection {
     deinit { disconnect() }
 
     /// Sends one request and reads its response. A connection the server had closed meanwhile (nothing
-    /// read back at all) is reopened and the request sent once more.
-    func send(method: String, path: String, body: [UInt8] = [], contentType: String = "application/json") throws -> Response {
+    /// read back at all) is reopened and the request sent once more. `headers` are sent as given (names
+    /// and values without line breaks).
+    func send(
+        method: String,
+        path: String,
+        body: [UInt8] = [],
+        contentType: String = "application/json",
+        headers: [(name: String, value: String)] = []
+    ) throws -> Response {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nAccept: application/json\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
         if !body.isEmpty || method == "POST" { head += "Content-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n" }
         head += "\r\n"
         let request = Array(head.utf8) + body
@@ -86,7 +101,19 @@ final class BlockingHTTPConnection {
             let name = line[..<colon].lowercased()
             let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces).lowercased()
             switch name {
-            case "content-length": contentLength = Int(value)
+            case "content-length":
+                let length: Int
+                do {
+                    length = try Self.length(value)
+                } catch {
+                    disconnect()
+                    throw error
+                }
+                if let contentLength, contentLength != length {
+                    disconnect()
+                    throw HTTPExchangeError(message: "the server sent two different Content-Length headers", nothingRead: false)
+                }
+                contentLength = length
             case "transfer-encoding": chunked = value.contains("chunked")
             case "connection": close = value.contains("close") ? true : (value.contains("keep-alive") ? false : close)
             default: break
@@ -100,11 +127,32 @@ final class BlockingHTTPConnection {
             body = Array(buffer.prefix(contentLength))
         } else {
             close = true
-            while try readMore() {}
+            while try readMore() {
+                if buffer.count > Self.maxBodyBytes { throw tooLarge() }
+            }
             body = buffer
         }
         if close { disconnect() }
         return Response(status: status, body: body)
+    }
+
+    /// A `Content-Length` value: decimal digits only (no sign, no spaces inside), at most ``maxBodyBytes``.
+    private static func length(_ value: String) throws -> Int {
+        guard !value.isEmpty, value.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else {
+            throw HTTPExchangeError(message: "the server sent an invalid Content-Length '\(value.prefix(40))'", nothingRead: false)
+        }
+        guard value.count <= 10, let length = Int(value), length <= maxBodyBytes else {
+            throw HTTPExchangeError(
+                message: "the server announced a body of \(value.prefix(40)) bytes, more than the \(maxBodyBytes) the harness reads",
+                nothingRead: false
+            )
+        }
+        return length
+    }
+
+    private func tooLarge() -> HTTPExchangeError {
+        disconnect()
+        return HTTPExchangeError(message: "the server's response is larger than the \(Self.maxBodyBytes) bytes the harness reads", nothingRead: false)
     }
 
     private func readUntilHeaderEnd() throws -> Int {
@@ -117,6 +165,10 @@ final class BlockingHTTPConnection {
                     index += 1
                 }
                 searchFrom = buffer.count
+            }
+            if buffer.count > Self.maxHeadBytes {
+                disconnect()
+                throw HTTPExchangeError(message: "the server's response head is larger than \(Self.maxHeadBytes) bytes", nothingRead: false)
             }
             let before = buffer.count
             guard try readMore() else {
@@ -132,10 +184,13 @@ final class BlockingHTTPConnection {
             let lineEnd = try readLine()
             let sizeText = String(decoding: buffer[0..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
             buffer.removeFirst(lineEnd + 2)
-            guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16) else {
+            let digits = sizeText.trimmingCharacters(in: .whitespaces)
+            // Hex digits only: `Int(_:radix:)` would take a sign, and 16 digits could overflow `size + 2`.
+            guard !digits.isEmpty, digits.count <= 8, digits.allSatisfy(\.isHexDigit), let size = Int(digits, radix: 16) else {
                 disconnect()
-                throw HTTPExchangeError(message: "bad chunk size in the response", nothingRead: false)
+                throw HTTPExchangeError(message: "the server sent an invalid chunk size '\(digits.prefix(40))'", nothingRead: false)
             }
+            guard size <= Self.maxBodyBytes - body.count else { throw tooLarge() }
             if size == 0 {
                 // Trailers, if any, end with an empty line.
                 while true {
@@ -154,6 +209,10 @@ final class BlockingHTTPConnection {
         while true {
             if buffer.count >= 2 {
                 for index in 0..<(buffer.count - 1) where buffer[index] == 13 && buffer[index + 1] == 10 { return index }
+            }
+            if buffer.count > Self.maxHeadBytes {
+                disconnect()
+                throw HTTPExchangeError(message: "the server sent a chunk line longer than \(Self.maxHeadBytes) bytes", nothingRead: false)
             }
             guard try readMore() else {
                 disconnect()

@@ -19,11 +19,22 @@ public enum StampedeTransport: Sendable, Equatable {
 /// Sends a stampede's requests as `POST /purchases` with bounded concurrency: `concurrency` dedicated
 /// threads, each with its own kept-alive connection, take the next request until none is left.
 ///
-/// Blocks the calling thread until every request was accepted (`202`) or one was not; then throws a
-/// one-line ``HarnessError`` naming the status and the API's problem detail.
+/// The requests carry the harness's own run id and gate, which the API takes only with its token: sent as
+/// `Authorization: Bearer`, from ``token``, else the ``LocalAPIServer`` this process started there, else
+/// `RACELAB_API_TOKEN`. Blocks the calling thread until every request was accepted (`202`) or one was not;
+/// then throws a one-line ``HarnessError`` naming the status and the API's problem detail.
 struct HTTPStampedePublisher {
     var baseURL: URL
     var concurrency = 32
+    var token: String?
+
+    /// The environment variable holding the API token, for `racelab serve` and for the harness.
+    static let tokenVariable = "RACELAB_API_TOKEN"
+
+    /// `RACELAB_API_TOKEN`, when set and not empty.
+    static var configuredToken: String? {
+        ProcessInfo.processInfo.environment[tokenVariable].flatMap { $0.isEmpty ? nil : $0 }
+    }
 
     /// The JSON body of one request, with the harness's own ids and the gate.
     private struct Body: Encodable {
@@ -80,7 +91,10 @@ struct HTTPStampedePublisher {
         let shared = Shared()
         let done = DispatchSemaphore(value: 0)
         let threads = max(1, min(concurrency, requests.count))
-        let target = "POST \(baseURL.absoluteString.hasSuffix("/") ? String(baseURL.absoluteString.dropLast()) : baseURL.absoluteString)/purchases"
+        // Named without any user or password the URL may carry.
+        let target = "POST http://\(host)\(baseURL.port.map { ":\($0)" } ?? "")\(path)"
+        let headers =
+            (token ?? LocalAPIServer.token(for: baseURL) ?? Self.configuredToken).map { [(name: "Authorization", value: "Bearer \($0)")] } ?? []
         for index in 0..<threads {
             let thread = Thread {
                 defer { done.signal() }
@@ -100,7 +114,7 @@ struct HTTPStampedePublisher {
                         isolation: request.isolation
                     )
                     do {
-                        let response = try connection.send(method: "POST", path: path, body: Array(try encoder.encode(body)))
+                        let response = try connection.send(method: "POST", path: path, body: Array(try encoder.encode(body)), headers: headers)
                         guard response.status == 202 else {
                             shared.fail("\(target) answered \(response.status): \(Self.detail(of: response.body))")
                             return

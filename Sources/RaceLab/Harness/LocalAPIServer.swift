@@ -1,11 +1,15 @@
 import Foundation
 import Logging
 import Sandbox
+import Synchronization
 
 /// A `racelab serve` process the harness starts for one command and stops after it (`racelab run --via http`).
 ///
 /// It listens on a free port of 127.0.0.1, uses the same server URLs, and logs to `logs/serve.log` under
-/// the lab home, so a server that fails to start can be diagnosed.
+/// the lab home, so a server that fails to start can be diagnosed. It runs with an API token — the
+/// configured `RACELAB_API_TOKEN`, else a fresh random one — handed over in its environment (never on its
+/// command line, which every local user can read), so only this harness can fire gated runs through it;
+/// ``token(for:)`` gives it to the harness's publisher.
 public final class LocalAPIServer {
     private let process: Process
     private let logger: Logger
@@ -13,6 +17,16 @@ public final class LocalAPIServer {
     public let baseURL: URL
     /// Where the server writes its log.
     public let log: URL
+    /// The token the server requires.
+    let token: String
+
+    /// Tokens of the servers this process started, by base URL.
+    private static let issued = Mutex<[String: String]>([:])
+
+    /// The token of the server at `baseURL` if this process started it; nil otherwise.
+    static func token(for baseURL: URL) -> String? {
+        issued.withLock { $0[baseURL.absoluteString] }
+    }
 
     /// Starts the server and waits (up to `timeoutSeconds`) until `GET /openapi.json` answers.
     public init(
@@ -28,9 +42,11 @@ public final class LocalAPIServer {
         log = logDirectory.appendingPathComponent("serve.log")
         let port = try FreePort.find()
         baseURL = URL(string: "http://127.0.0.1:\(port)")!
+        token = HTTPStampedePublisher.configuredToken ?? Self.randomToken()
         var environment = ProcessInfo.processInfo.environment
         environment["RACELAB_POSTGRES_URL"] = postgresURL
         environment["RACELAB_AMQP_URL"] = amqpURL
+        environment[HTTPStampedePublisher.tokenVariable] = token
         process = try LoggedProcess.start(
             executable,
             arguments: ["serve", "--host", "127.0.0.1", "--port", String(port), "--exit-with-parent"],
@@ -44,6 +60,8 @@ public final class LocalAPIServer {
             stop()
             throw error
         }
+        let (url, token) = (baseURL.absoluteString, token)
+        Self.issued.withLock { $0[url] = token }
         logger.debug("Local API server ready", metadata: ["lab.url": "\(baseURL.absoluteString)", "lab.pid": "\(process.processIdentifier)"])
     }
 
@@ -68,8 +86,16 @@ public final class LocalAPIServer {
         (try? String(contentsOf: log, encoding: .utf8))?.split(whereSeparator: \.isNewline).last.map(String.init) ?? "no output"
     }
 
+    /// 32 random bytes as hex, from the system's secure generator.
+    private static func randomToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+    }
+
     /// Asks the server to finish (SIGTERM), waits up to `graceSeconds`, then kills it.
     public func stop(graceSeconds: Double = 10) {
+        let url = baseURL.absoluteString
+        Self.issued.withLock { _ = $0.removeValue(forKey: url) }
         guard process.isRunning else { return }
         process.terminate()
         let deadline = Date().addingTimeInterval(graceSeconds)
