@@ -22,6 +22,10 @@ struct LabOptions: ParsableArguments {
     var level: String { logLevel ?? Self.environment("RACELAB_LOG_LEVEL") ?? "notice" }
 
     func validate() throws {
+        // The lab home (the sandbox's servers, logs, the result store) must be a folder we can write.
+        let homeSource = ProcessInfo.processInfo.environment["RACELAB_HOME"].map { home == Sandbox.defaultHome().path && !$0.isEmpty } == true
+            ? "RACELAB_HOME" : "--home"
+        if let problem = WritablePath.problemWithFolder(home, option: homeSource) { throw ValidationError(problem) }
         // Checked as early as the option it stands for; the error names where the value came from.
         guard Logger.Level(rawValue: level) != nil else {
             let source = logLevel == nil ? "RACELAB_LOG_LEVEL" : "--log-level"

@@ -389,7 +389,8 @@ public final class Sandbox {
         do {
             try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         } catch {
-            throw SandboxError("cannot create the sandbox home \(home.path): \(error.localizedDescription)")
+            let cause = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError).map { String(cString: strerror(Int32($0.code))) }
+            throw SandboxError("cannot create the sandbox home \(home.path): \((cause ?? error.localizedDescription).lowercased())")
         }
     }
 

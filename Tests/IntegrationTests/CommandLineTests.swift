@@ -66,6 +66,8 @@ import Testing
         (["matrix", "experiments/last-item.yaml", "--quick", "--output", "/dev/null"], "is not a folder"),
         (["matrix", "experiments/last-item.yaml", "--quick", "--store", "/tmp"], "--store: /tmp is a directory"),
         (["help", "nosuch"], "no command 'nosuch'"),
+        (["up", "--home", ""], "--home: expected a folder path"),
+        (["up", "--home", "/proc/x"], "--home: cannot write in /proc"),
     ])
     func badInputGetsOneLineAndANonZeroExit(arguments: [String], mention: String) async throws {
         expectOneLineError(try await Self.racelab(arguments), mentioning: mention)
