@@ -78,6 +78,13 @@ extension AMQPConnection {
         let deadline = ContinuousClock.now + timeout
         let finished = try pumpFrames(until: deadline, operation: "waiting for publisher confirms") { unconfirmedCount == 0 }
         guard finished else {
+            if let blockedReason {
+                throw AMQPError(
+                    kind: .timeout,
+                    message: "RabbitMQ at \(endpoint) blocked publishing (a resource alarm: \(blockedReason); see the broker's log) "
+                        + "and did not confirm \(unconfirmedCount) publish(es) within \(timeout)"
+                )
+            }
             throw AMQPError(kind: .timeout, message: "RabbitMQ at \(endpoint) did not confirm \(unconfirmedCount) publish(es) within \(timeout)")
         }
         if let nacked = confirms?.unreportedNacks, nacked > 0 {

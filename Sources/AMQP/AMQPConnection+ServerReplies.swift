@@ -186,8 +186,13 @@ extension AMQPConnection {
             )
         case RACELAB_CHANNEL_CLOSE_METHOD, RACELAB_CONNECTION_CLOSE_METHOD:
             throw serverClosed(method, while: nil)
+        case RACELAB_CONNECTION_BLOCKED_METHOD:
+            let reason = decoded.assumingMemoryBound(to: amqp_connection_blocked_t.self).pointee.reason.string
+            blockedReason = reason.isEmpty ? "a resource alarm" : reason
+        case RACELAB_CONNECTION_UNBLOCKED_METHOD:
+            blockedReason = nil
         default:
-            // connection.blocked/unblocked and anything else informational.
+            // Anything else informational.
             return
         }
     }

@@ -41,6 +41,9 @@ public final class AMQPConnection {
     var pendingHead = 0
     /// Consumer tag → queue, to name the queue when the server cancels a consumer.
     var consumers: [String: String] = [:]
+    /// Set while the broker has blocked this connection's publishes (`connection.blocked`: a memory
+    /// or disk alarm), with its reason; a confirm wait that runs out says so.
+    var blockedReason: String?
     /// Sends heartbeats while the owner thread is busy elsewhere (see ``keepingAlive(_:)``).
     var heartbeatKeeper: HeartbeatKeeper?
 

@@ -52,15 +52,17 @@ final class CArena {
     }
 
     /// Client properties for `connection.start-ok`: the `connection_name` shown in the management UI and
-    /// the `consumer_cancel_notify` capability, so the broker tells a consumer when its queue goes away.
+    /// the `consumer_cancel_notify` capability, so the broker tells a consumer when its queue goes away,
+    /// and `connection.blocked`, so it says when a resource alarm stops it reading our publishes.
     /// librabbitmq merges these with its own defaults (product, version, other capabilities).
     func clientProperties(connectionName: String?) -> amqp_table_t {
-        let capabilities = UnsafeMutablePointer<amqp_table_entry_t>.allocate(capacity: 1)
+        let capabilities = UnsafeMutablePointer<amqp_table_entry_t>.allocate(capacity: 2)
         allocations.append(UnsafeMutableRawPointer(capabilities))
         capabilities.initialize(to: amqp_table_entry_t(key: bytes("consumer_cancel_notify"), value: fieldValue(.bool(true))))
+        (capabilities + 1).initialize(to: amqp_table_entry_t(key: bytes("connection.blocked"), value: fieldValue(.bool(true))))
         var capabilitiesValue = amqp_field_value_t()
         capabilitiesValue.kind = UInt8(AMQP_FIELD_KIND_TABLE.rawValue)
-        capabilitiesValue.value.table = amqp_table_t(num_entries: 1, entries: capabilities)
+        capabilitiesValue.value.table = amqp_table_t(num_entries: 2, entries: capabilities)
 
         let entries = UnsafeMutablePointer<amqp_table_entry_t>.allocate(capacity: 2)
         allocations.append(UnsafeMutableRawPointer(entries))

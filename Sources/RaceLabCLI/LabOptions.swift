@@ -23,7 +23,8 @@ struct LabOptions: ParsableArguments {
 
     func validate() throws {
         // The lab home (the sandbox's servers, logs, the result store) must be a folder we can write.
-        let homeSource = ProcessInfo.processInfo.environment["RACELAB_HOME"].map { home == Sandbox.defaultHome().path && !$0.isEmpty } == true
+        let homeSource =
+            ProcessInfo.processInfo.environment["RACELAB_HOME"].map { home == Sandbox.defaultHome().path && !$0.isEmpty } == true
             ? "RACELAB_HOME" : "--home"
         if let problem = WritablePath.problemWithFolder(home, option: homeSource) { throw ValidationError(problem) }
         // Checked as early as the option it stands for; the error names where the value came from.
