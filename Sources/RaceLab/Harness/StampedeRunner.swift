@@ -399,18 +399,17 @@ public final class StampedeRunner {
     }
 
     private func reattachCollector(to queue: String, runId: UUID, until deadline: Date) throws {
-        var backoff = 0.1
+        var backoff = Backoff(initial: 0.1, ceiling: 2)
         while true {
             do {
                 collector = try AMQPConnection(endpoint: endpoint, connectionName: "racelab harness outcomes")
                 try attachCollector(to: queue, runId: runId)
                 return
             } catch let error as AMQPError {
-                guard Date().addingTimeInterval(backoff) < deadline else {
+                guard Date().addingTimeInterval(backoff.current) < deadline else {
                     throw HarnessError(message: "lost RabbitMQ at \(endpoint) during the run and could not reconnect: \(error.message)")
                 }
-                Thread.sleep(forTimeInterval: backoff)
-                backoff = min(backoff * 2, 2)
+                Thread.sleep(forTimeInterval: backoff.next())
             }
         }
     }
@@ -447,15 +446,14 @@ public final class StampedeRunner {
     /// server went away — it may be restarting.
     private func withDatabase<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
         let deadline = Date().addingTimeInterval(60)
-        var backoff = 0.1
+        var backoff = Backoff(initial: 0.1, ceiling: 2)
         while true {
             do {
                 return try body(db)
             } catch let error as PostgresError where error.kind == .connectionLost || error.kind == .connect {
                 guard Date() < deadline else { throw error }
                 logger.warning("Lost PostgreSQL; reconnecting", metadata: ["lab.error": "\(error.message)"])
-                Thread.sleep(forTimeInterval: backoff)
-                backoff = min(backoff * 2, 2)
+                Thread.sleep(forTimeInterval: backoff.next())
                 if let fresh = try? PostgresConnection(url: postgresURL, applicationName: "racelab-harness") { db = fresh }
             }
         }

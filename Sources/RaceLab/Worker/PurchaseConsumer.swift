@@ -31,16 +31,18 @@ final class PurchaseConsumer: Sendable {
 
     /// Runs until the stop flag is raised. Blocks the calling thread.
     func run() {
-        var backoff = 0.2
+        var backoff = Backoff(initial: 0.2, ceiling: 5)
         while !stop.isRaised {
             do {
                 try serve()
-                backoff = 0.2
+                backoff.reset()
             } catch {
                 guard !stop.isRaised else { break }
-                logger.warning("Consumer lost its connections; reconnecting", metadata: ["lab.error": "\(error)", "lab.backoff_s": "\(backoff)"])
-                Thread.sleep(forTimeInterval: backoff)
-                backoff = min(backoff * 2, 5)
+                logger.warning(
+                    "Consumer lost its connections; reconnecting",
+                    metadata: ["lab.error": "\(error)", "lab.backoff_s": "\(backoff.current)"]
+                )
+                Thread.sleep(forTimeInterval: backoff.next())
             }
         }
     }
