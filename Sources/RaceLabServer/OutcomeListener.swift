@@ -67,13 +67,17 @@ final class OutcomeListener: Sendable {
 
     private func serve(_ first: AMQPConnection) {
         var connection: AMQPConnection? = first
+        var away = false  // so an outage is logged when it starts and ends, not every second
         let codec = MessageCodec()
         while !stopFlag.isRaised {
             guard let open = connection else {
                 do {
                     connection = try connect()
+                    if away { logger.notice("Outcomes flow from RabbitMQ again") }
+                    away = false
                 } catch {
-                    logger.warning("Cannot reach RabbitMQ for outcomes; retrying", metadata: ["lab.error": "\(error)"])
+                    if !away { logger.warning("Cannot reach RabbitMQ for outcomes; retrying every second", metadata: ["lab.error": "\(error)"]) }
+                    away = true
                     Thread.sleep(forTimeInterval: 1)
                 }
                 continue
