@@ -239,6 +239,30 @@ struct APIServerTests {
         #expect(!html.contains("https://"))
     }
 
+    @Test func docsPageListsEveryRouteOfTheDocumentWithoutJavaScript() async throws {
+        let (html, document) = try await Application(router: try Self.router()).test(.router) { client in
+            (String(buffer: try await client.send(.get, "/docs").body), try await client.send(.get, "/openapi.json").json)
+        }
+        #expect(!html.contains("<script"))
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        for (path, operations) in paths {
+            for method in operations.keys {
+                let heading = #"<span class="method \#(method)">\#(method.uppercased())</span> <code>\#(path)</code></h3>"#
+                #expect(html.contains(heading), "\(method) \(path) is not on the page")
+            }
+        }
+        #expect(html.contains("<code>buyerId</code>"))  // a body field of POST /purchases
+        #expect(html.contains("skip-locked"))  // the strategies the server offers
+    }
+
+    @Test func docsPageEscapesTheDocumentsText() {
+        let html = DocsPage.html(
+            document: #"{"info": {"title": "<b>x</b>"}, "paths": {"/a": {"get": {"summary": "1 < 2 & \"q\"", "responses": {}}}}}"#
+        )
+        #expect(html.contains("&lt;b&gt;x&lt;/b&gt;") && !html.contains("<b>x</b>"))
+        #expect(html.contains("1 &lt; 2 &amp; &quot;q&quot;"))
+    }
+
     @Test func brokerThatCannotBeReachedSendsNothing() async throws {
         let broker = BrokerGateway(endpoint: AMQPEndpoint(host: "127.0.0.1", port: 1), logger: ServerLab.logger)
         broker.start()
