@@ -17,7 +17,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Address to listen on.")
     var host: String = "127.0.0.1"
 
-    @Option(help: "Port to listen on.")
+    @Option(help: "Port to listen on (0: a free one; the port taken is printed on start).")
     var port: Int = 8080
 
     @Option(
@@ -37,6 +37,8 @@ struct ServeCommand: ParsableCommand {
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be in 0...65535 (got \(port))") }
+        // Before any server is reached or started: a port in use or an unknown host is one line naming it.
+        if let failure = ListenFailure.check(host: host, port: port) { throw ValidationError(failure.description) }
         let configuration = APIServerConfiguration(postgresURL: "", amqpURL: "", host: host, port: port, token: apiToken)
         if let problem = configuration.problem { throw ValidationError(problem) }
     }
@@ -44,22 +46,24 @@ struct ServeCommand: ParsableCommand {
     func run() throws {
         let logger = lab.makeLogger(label: "racelab.serve")
         let servers = try lab.servers(logger: logger)
-        let server = try APIServer(
-            configuration: APIServerConfiguration(
-                postgresURL: servers.postgresURL,
-                amqpURL: servers.amqpURL,
-                host: host,
-                port: port,
-                token: apiToken
-            ),
-            logger: logger
+        let configuration = APIServerConfiguration(
+            postgresURL: servers.postgresURL,
+            amqpURL: servers.amqpURL,
+            host: host,
+            port: port,
+            token: apiToken
         )
+        let server = try APIServer(configuration: configuration, logger: logger)
         // The command is synchronous (see RaceLabCommand.main); the server runs in a task while this thread
         // waits. Hummingbird's service group stops it gracefully on SIGINT/SIGTERM.
         let done = DispatchSemaphore(value: 0)
         Task.detached {
             do {
-                try await server.run()
+                try await server.run { port in
+                    // One line on stderr (stdout stays clean), whatever the log level: where to point a browser.
+                    let line = "racelab serve: listening on \(configuration.baseURL(port: port)) (dashboard /, docs /docs)\n"
+                    FileHandle.standardError.write(Data(line.utf8))
+                }
             } catch {
                 server.stop()
                 RaceLabCommand.fail("\(error)")

@@ -31,16 +31,19 @@ extension APIServer {
         router.post("/stampedes") { request, _ in try await self.fireStampede(request) }
     }
 
-    /// Outcome counters and latency percentiles of this server's purchases, and every item.
+    /// Outcome counters and latency percentiles of this server's purchases, what it forwarded for harness
+    /// runs (counted apart: their outcomes go to the harness), and every item.
     func stats() async throws -> [String: Any] {
         let snapshot = ledger.snapshot()
         let latency = snapshot.metrics.latencySummary
         let outcomes = Dictionary(uniqueKeysWithValues: snapshot.metrics.outcomeTotals.map { ($0.key.rawValue, $0.value) })
+        let harness = snapshot.harness
         return [
             "outcomes": outcomes,
             "accepted": snapshot.metrics.accepted,
             "pending": snapshot.pending,
             "unknown": snapshot.unknown,
+            "harness": ["runs": harness.runs, "forwarded": harness.forwarded, "publishing": harness.publishing, "unconfirmed": harness.unconfirmed],
             "latencyMs": ["p50": latency.p50, "p90": latency.p90, "p99": latency.p99, "max": latency.max],
             "items": try await allItems(),
         ]

@@ -6,16 +6,10 @@ import RaceLab
 extension APIServer {
     func addDocumentationRoutes(to router: Router<BasicRequestContext>) {
         router.get("/openapi.json") { _, _ in
-            // The document never waits on the database: the catalogue as last read (at start, by
-            // GET /strategies, or when a request named a strategy not yet known).
             Response(
                 status: .ok,
                 headers: [.contentType: "application/json"],
-                body: ResponseBody(
-                    byteBuffer: ByteBuffer(
-                        string: OpenAPIDocument.json(strategies: self.strategies.catalog.names, tokenRequired: self.access.token != nil)
-                    )
-                )
+                body: ResponseBody(byteBuffer: ByteBuffer(string: self.openAPIDocument))
             )
         }
         router.get("/strategies") { _, _ in
@@ -26,9 +20,15 @@ extension APIServer {
             Response(
                 status: .ok,
                 headers: [.contentType: "text/html; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: DocsPage.html))
+                body: ResponseBody(byteBuffer: ByteBuffer(string: DocsPage.html(document: self.openAPIDocument)))
             )
         }
+    }
+
+    /// The OpenAPI document as served now. It never waits on the database: the strategy catalogue as last
+    /// read (at start, by `GET /strategies`, or when a request named a strategy not yet known).
+    var openAPIDocument: String {
+        OpenAPIDocument.json(strategies: strategies.catalog.names, tokenRequired: access.token != nil)
     }
 
     /// What `GET /strategies` says of one strategy (the same fields as `racelab strategies --format json`).

@@ -27,6 +27,8 @@ public final class APIServer: Sendable {
     let access: AccessPolicy
     /// Comments on every event stream every so often, so a client that went away is noticed and its slot freed.
     private let keepAlive = Mutex<Task<Void, Never>?>(nil)
+    /// The port the HTTP server listens on, once it does (the real one for port 0).
+    private let boundPort = Mutex<Int?>(nil)
 
     /// - Throws: ``APIServerConfigurationError`` for a configuration it must not start with
     ///   (``APIServerConfiguration/problem``); when the AMQP URL cannot be parsed.
@@ -100,14 +102,28 @@ public final class APIServer: Sendable {
         return router
     }
 
-    /// Starts, serves on the configured host and port until SIGINT or SIGTERM, then stops the threads.
-    /// Open event streams are ended on shutdown.
-    public func run() async throws {
+    /// The port the HTTP server listens on, once ``run(onListening:)`` has bound it; nil before.
+    public var listeningPort: Int? { boundPort.withLock { $0 } }
+
+    /// Checks the address, starts, serves on the configured host and port until SIGINT or SIGTERM, then stops
+    /// the threads. Open event streams are ended on shutdown.
+    ///
+    /// `onListening` is called once with the port the server listens on (the real one for port 0).
+    /// - Throws: ``ListenFailure`` before anything starts when the server cannot listen there (a port in use,
+    ///   an unknown host), and when the HTTP server's bind fails for that reason later; what ``start()`` throws.
+    public func run(onListening: @escaping @Sendable (_ port: Int) -> Void = { _ in }) async throws {
+        let (host, port) = (configuration.host, configuration.port)
+        if let failure = ListenFailure.check(host: host, port: port) { throw failure }
         try await start()
         let app = Application(
             router: makeRouter(),
             server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleTimeout / .nanoseconds(1))))),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "racelab"),
+            configuration: .init(address: .hostname(host, port: port), serverName: "racelab"),
+            onServerRunning: { [self] channel in
+                let bound = channel.localAddress?.port ?? port
+                boundPort.withLock { $0 = bound }
+                onListening(bound)
+            },
             logger: logger
         )
         // Graceful shutdown runs through the services in reverse order: the hook ends the event streams
@@ -123,6 +139,8 @@ public final class APIServer: Sendable {
             try await services.run()
         } catch {
             stop()
+            // The port was free at the check but not at the bind (taken meanwhile): say why in words, not NIO's.
+            if listeningPort == nil, let failure = ListenFailure.check(host: host, port: port) { throw failure }
             throw error
         }
         stop()

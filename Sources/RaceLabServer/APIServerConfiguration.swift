@@ -42,6 +42,11 @@ public struct APIServerConfiguration: Sendable {
         self.idleTimeout = idleTimeout
     }
 
+    /// `http://host:port`, where the server answers when it listens on `port` (an IPv6 address in brackets).
+    public func baseURL(port: Int) -> String {
+        host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)"
+    }
+
     /// Why the server must not start with this configuration, in one line; nil when it may.
     public var problem: String? {
         if let token, let problem = AccessPolicy.problem(withToken: token) { return problem }

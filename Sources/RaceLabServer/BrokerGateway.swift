@@ -109,6 +109,7 @@ final class BrokerGateway: Sendable {
     /// The thread's loop: take every queued job, run it, repeat; between jobs keep the connection's heartbeats flowing.
     private func serve() {
         var connection: AMQPConnection?
+        var away = false  // so an outage is logged when it starts and ends, not once a batch
         while true {
             _ = wakeup.wait(timeout: .now() + 1)
             let (jobs, stopped) = state.withLock { state in
@@ -131,8 +132,11 @@ final class BrokerGateway: Sendable {
             do {
                 open = try connection ?? connect()
                 connection = open
+                if away { logger.notice("RabbitMQ takes publishes again") }
+                away = false
             } catch {
-                logger.warning("Cannot reach RabbitMQ", metadata: ["lab.error": "\(error)"])
+                if !away { logger.warning("Cannot reach RabbitMQ; publishes answer 503 until it is back", metadata: ["lab.error": "\(error)"]) }
+                away = true
                 for job in jobs { job.fail("cannot reach RabbitMQ") }
                 continue
             }

@@ -8,7 +8,10 @@ import RaceLab
 /// `GET /events`: a `stock` event updates the item at once, an `outcome` event bumps its counter at once, and
 /// either schedules a fresh `GET /stats` a moment later (plus one every two seconds) so sold counts and
 /// percentiles stay exact. Numbers carry stable hooks for tests: `tr[data-item][data-stock][data-sold]`,
-/// `#count-purchased[data-count]`, `#latency-p50`.
+/// `#count-purchased[data-count]`, `#latency-p50`, `#harness[data-forwarded][data-runs]`.
+///
+/// The counters are this server's own purchases; a harness run sent through it (`racelab run --via http`,
+/// its own run id) is one line apart: its outcomes go to the harness, so they never reach these counters.
 ///
 /// Its forms post JSON to this same origin, which is all the API lets a browser do. The page never holds
 /// the API token: when the server has one, the page asks for it (a field, kept in the tab's
@@ -71,6 +74,7 @@ enum DashboardPage {
           #feed { list-style: none; margin: 0; padding: 0; font: 12px/1.5 ui-monospace, monospace; max-height: 16rem; overflow: hidden; }
           #feed .purchased { color: var(--ok); } #feed .failed, #feed .deadLettered { color: var(--bad); }
           .empty { color: var(--muted); }
+          #harness { margin: .6rem 0 0; font-size: .85rem; color: var(--muted); }
         </style>
         </head>
         <body>
@@ -81,6 +85,7 @@ enum DashboardPage {
             <section>
               <h2>Outcomes</h2>
               <div class="cards" id="counters"></div>
+              <p id="harness" data-runs="0" data-forwarded="0" data-publishing="0" data-unconfirmed="0">No harness runs through this server.</p>
             </section>
             <section style="margin-top:1rem">
               <h2>Latency, publish to commit (ms)</h2>
@@ -156,8 +161,17 @@ enum DashboardPage {
           });
           body.innerHTML = rows.join('');
         }
+        function applyHarness(h) {
+          const el = $('harness');
+          for (const key of ['runs', 'forwarded', 'publishing', 'unconfirmed']) el.dataset[key] = h[key] || 0;
+          if (!h.forwarded && !h.publishing && !h.unconfirmed) { el.textContent = 'No harness runs through this server.'; return; }
+          el.textContent = 'Harness runs (racelab run --via http): ' + h.forwarded + ' purchases forwarded to ' + h.runs + (h.runs === 1 ? ' run' : ' runs') +
+            (h.publishing ? ', ' + h.publishing + ' being published' : '') + (h.unconfirmed ? ', ' + h.unconfirmed + ' not confirmed' : '') +
+            ' (their outcomes go to the harness, not into these counters).';
+        }
         function applyStats(stats) {
           for (const [key] of outcomes) setCount(key, key === 'pending' || key === 'unknown' ? (stats[key] || 0) : (stats.outcomes[key] || 0));
+          if (stats.harness) applyHarness(stats.harness);
           for (const p of ['p50', 'p90', 'p99', 'max']) $('latency-' + p).textContent = stats.latencyMs[p].toFixed(1);
           items.clear();
           for (const item of stats.items) items.set(item.id, item);

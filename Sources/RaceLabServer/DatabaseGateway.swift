@@ -10,6 +10,11 @@ import Synchronization
 /// Route handlers `await` ``run(_:)``; the job runs on one of the threads (libpq blocks, so it never runs on
 /// a Swift concurrency thread). A connection is opened on first use and dropped when it breaks. At most
 /// ``maxQueuedJobs`` jobs wait; beyond that a job fails at once (`503`).
+///
+/// PostgreSQL going away is never a `500`: a job whose connection broke under it (the server stopped or
+/// restarted, the network failed) fails with the same `503` as a job that cannot connect, until the server is
+/// back (``requestError(for:connectionBroken:)``). The log says so once when it goes and once when it is back,
+/// not once a request.
 final class DatabaseGateway: Sendable {
     /// Jobs that may wait for a thread.
     static let maxQueuedJobs = 1_000
@@ -27,6 +32,8 @@ final class DatabaseGateway: Sendable {
     private let threads: Int
     private let logger: Logger
     private let state = Mutex(State())
+    /// Whether the last connection attempt succeeded, so the log tells the change, not every refused request.
+    private let reachable = Mutex(true)
     private let wakeup = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
 
@@ -61,14 +68,42 @@ final class DatabaseGateway: Sendable {
 
     /// Runs `body` with a connection on one of the gateway's threads and returns its result.
     ///
-    /// - Throws: what `body` throws; ``ProblemDetails`` `503` when PostgreSQL cannot be reached or the queue is full.
+    /// - Throws: ``ProblemDetails`` `503` when PostgreSQL cannot be reached, went away while `body` ran, or the
+    ///   queue is full; otherwise what `body` throws.
     func run<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            submit { connection in
-                continuation.resume(with: Result { try body(connection.get()) })
+            submit { [logger] connection in
+                let db: PostgresConnection
+                do {
+                    db = try connection.get()
+                } catch {
+                    return continuation.resume(throwing: error)  // already the 503
+                }
+                do {
+                    continuation.resume(returning: try body(db))
+                } catch {
+                    let answer = Self.requestError(for: error, connectionBroken: !db.isHealthy)
+                    if answer is ProblemDetails, !(error is ProblemDetails) {
+                        logger.warning("Lost the connection to PostgreSQL", metadata: ["lab.error": "\(error)"])
+                    }
+                    continuation.resume(throwing: answer)
+                }
             }
         }
     }
+
+    /// What a request sees when its job failed with `error`: `503` when PostgreSQL is what failed (the
+    /// connection broke under the job, or the error is a failure to reach the server or a lost connection),
+    /// else `error` itself — a ``ProblemDetails`` as it is, anything else a `500` (a fault of the server's).
+    static func requestError(for error: any Error, connectionBroken: Bool) -> any Error {
+        if error is ProblemDetails { return error }
+        if connectionBroken { return unavailable }
+        if let error = error as? PostgresError, error.kind == .connect || error.kind == .connectionLost { return unavailable }
+        return error
+    }
+
+    /// The `503` of every request PostgreSQL cannot serve now.
+    static var unavailable: ProblemDetails { ProblemDetails.unavailable("PostgreSQL is unavailable") }
 
     /// Queues a job without waiting for it; a job submitted after ``stop()``, or while the queue is full,
     /// is called at once with a `503` ``ProblemDetails``.
@@ -108,14 +143,35 @@ final class DatabaseGateway: Sendable {
             }
             guard let job else { break }  // stopped and drained
             do {
-                let open = try connection ?? PostgresConnection(url: url, connectTimeoutSeconds: 3, applicationName: "racelab api")
+                let open = try connection ?? connect()
                 connection = open
                 job(.success(open))
                 if !open.isHealthy { connection = nil }
             } catch {
-                logger.warning("Cannot reach PostgreSQL", metadata: ["lab.error": "\(error)"])
-                job(.failure(ProblemDetails.unavailable("PostgreSQL is unavailable")))
+                job(.failure(Self.unavailable))
             }
+        }
+    }
+
+    /// Opens a connection; logs when PostgreSQL stops or starts answering (once per change, on any thread).
+    private func connect() throws -> PostgresConnection {
+        do {
+            let connection = try PostgresConnection(url: url, connectTimeoutSeconds: 3, applicationName: "racelab api")
+            if noteReachable(true) { logger.notice("PostgreSQL is reachable again") }
+            return connection
+        } catch {
+            if noteReachable(false) {
+                logger.warning("Cannot reach PostgreSQL; its requests answer 503 until it is back", metadata: ["lab.error": "\(error)"])
+            }
+            throw error
+        }
+    }
+
+    /// Records whether PostgreSQL answered; true when that differs from the last attempt.
+    private func noteReachable(_ now: Bool) -> Bool {
+        reachable.withLock { last in
+            defer { last = now }
+            return last != now
         }
     }
 }

@@ -167,7 +167,7 @@ enum OpenAPIDocument {
             "/metrics": {
               "get": {
                 "summary": "Prometheus metrics",
-                "description": "racelab_purchases_total{strategy,outcome}, racelab_purchase_latency_seconds (histogram, publish to commit), racelab_purchases_pending, racelab_purchases_unknown, racelab_queue_depth, racelab_broker_up.",
+                "description": "racelab_purchases_total{strategy,outcome}, racelab_purchase_latency_seconds (histogram, publish to commit), racelab_purchases_accepted_total, racelab_purchases_forwarded_total (harness runs' purchases), racelab_purchases_unavailable_total, racelab_purchases_pending, racelab_purchases_unknown, racelab_queue_depth, racelab_broker_up.",
                 "responses": {"200": {"description": "Prometheus text format 0.0.4", "content": {"text/plain": {"schema": {"type": "string"}}}}}
               }
             },
@@ -193,7 +193,7 @@ enum OpenAPIDocument {
             "/stats": {
               "get": {
                 "summary": "Outcome counters, latency percentiles and every item",
-                "description": "Counts the purchases this server accepted. latencyMs runs from publish to the worker's commit (HdrHistogram); items are at most 1000, by id.",
+                "description": "Counts the purchases this server accepted, and apart from them the purchases it forwarded for harness runs. latencyMs runs from publish to the worker's commit (HdrHistogram); items are at most 1000, by id.",
                 "responses": {
                   "200": {"description": "The numbers the dashboard shows", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Stats"}}}},
                   "503": {"$ref": "#/components/responses/Problem"}
@@ -374,7 +374,7 @@ enum OpenAPIDocument {
               },
               "Stats": {
                 "type": "object",
-                "required": ["outcomes", "accepted", "pending", "unknown", "latencyMs", "items"],
+                "required": ["outcomes", "accepted", "pending", "unknown", "harness", "latencyMs", "items"],
                 "properties": {
                   "outcomes": {
                     "type": "object",
@@ -384,9 +384,20 @@ enum OpenAPIDocument {
                       "failed": {"type": "integer"}, "deadLettered": {"type": "integer"}
                     }
                   },
-                  "accepted": {"type": "integer", "description": "publishes RabbitMQ confirmed"},
+                  "accepted": {"type": "integer", "description": "this server's purchases RabbitMQ confirmed"},
                   "pending": {"type": "integer", "description": "this server's purchases awaiting their outcome"},
                   "unknown": {"type": "integer", "description": "this server's purchases whose fate is unknown (not confirmed, or no outcome within the pending deadline)"},
+                  "harness": {
+                    "type": "object",
+                    "description": "purchases of harness runs (racelab run --via http, which names its own runId): their outcomes go to the harness, so they are in none of the counts above",
+                    "required": ["runs", "forwarded", "publishing", "unconfirmed"],
+                    "properties": {
+                      "runs": {"type": "integer", "description": "distinct harness runs among the purchases the server remembers"},
+                      "forwarded": {"type": "integer", "description": "harness purchases RabbitMQ confirmed, since the server started"},
+                      "publishing": {"type": "integer", "description": "harness purchases being published now"},
+                      "unconfirmed": {"type": "integer", "description": "harness purchases RabbitMQ did not confirm"}
+                    }
+                  },
                   "latencyMs": {
                     "type": "object",
                     "required": ["p50", "p90", "p99", "max"],

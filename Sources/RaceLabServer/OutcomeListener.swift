@@ -67,13 +67,17 @@ final class OutcomeListener: Sendable {
 
     private func serve(_ first: AMQPConnection) {
         var connection: AMQPConnection? = first
+        var away = false  // so an outage is logged when it starts and ends, not every second
         let codec = MessageCodec()
         while !stopFlag.isRaised {
             guard let open = connection else {
                 do {
                     connection = try connect()
+                    if away { logger.notice("Outcomes flow from RabbitMQ again") }
+                    away = false
                 } catch {
-                    logger.warning("Cannot reach RabbitMQ for outcomes; retrying", metadata: ["lab.error": "\(error)"])
+                    if !away { logger.warning("Cannot reach RabbitMQ for outcomes; retrying every second", metadata: ["lab.error": "\(error)"]) }
+                    away = true
                     Thread.sleep(forTimeInterval: 1)
                 }
                 continue
@@ -96,15 +100,14 @@ final class OutcomeListener: Sendable {
         connection?.close()
     }
 
-    /// Queues one stock read for the item unless one is already waiting, then broadcasts the stock.
+    /// Queues one stock read for the item unless one is already waiting, then broadcasts the stock — the
+    /// item store's, so an item that keeps unit rows says its free units, as `GET /items/{id}` does.
     private func refreshStock(of itemId: Int64) {
         let queued = staleItems.withLock { $0.insert(itemId).inserted }
         guard queued else { return }
         database.submit { [self] connection in
             staleItems.withLock { _ = $0.remove(itemId) }
-            guard let db = try? connection.get(),
-                let stock = try? db.query("SELECT stock FROM items WHERE id = $1", [String(itemId)]).scalar.flatMap({ Int64($0) })
-            else { return }
+            guard let db = try? connection.get(), let stock = try? Schema.stock(ofItem: itemId, on: db) else { return }
             ledger.broadcast(.stock(itemId: itemId, stock: stock))
         }
     }

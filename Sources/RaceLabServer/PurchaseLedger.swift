@@ -70,6 +70,13 @@ final class PurchaseLedger: Sendable {
 
     fileprivate enum Kind: CaseIterable { case publishing, pending, unconfirmed, expired, forwarded, settled }
 
+    /// What the counts are kept by: the status, and whether the purchase is of this server's run or a
+    /// harness's (`racelab run --via http` names its own run).
+    private struct CountKey: Hashable {
+        var kind: Kind
+        var own: Bool
+    }
+
     /// One purchase the server took.
     struct Entry: Sendable {
         var request: PurchaseRequest
@@ -99,7 +106,9 @@ final class PurchaseLedger: Sendable {
         var nextSequence: UInt64 = 0
         var deadlines: [(id: UUID, at: ContinuousClock.Instant)] = []
         var deadlinesHead = 0
-        var counts: [Kind: Int] = [:]
+        var counts: [CountKey: Int] = [:]
+        /// Purchases remembered of each harness run.
+        var harnessRuns: [UUID: Int] = [:]
         var stampede: [UUID] = []
         var metrics = PurchaseMetrics()
         var subscribers: [UUID: AsyncStream<ServerEvent>.Continuation] = [:]
@@ -149,8 +158,11 @@ final class PurchaseLedger: Sendable {
     @discardableResult
     func recordConfirmed(_ requestId: UUID, now: ContinuousClock.Instant = .now) -> Status {
         state.withLock { state in
-            state.metrics.recordAccepted()
-            guard let entry = state.entries[requestId] else { return .pending }  // forgotten meanwhile (a full ledger)
+            guard let entry = state.entries[requestId] else {  // forgotten meanwhile (a full ledger)
+                state.metrics.recordAccepted()
+                return .pending
+            }
+            state.metrics.recordAccepted(forwarded: entry.request.runId != ownRun)
             guard entry.status == .publishing else { return entry.status }  // its outcome came first
             let status: Status = entry.request.runId == ownRun ? .pending : .forwarded
             setStatus(&state, requestId, status, deadline: status == .pending ? now + pendingDeadline : nil)
@@ -228,6 +240,9 @@ final class PurchaseLedger: Sendable {
         var pending: Int
         /// Purchases of this server's run whose fate is unknown (not confirmed, or past the deadline).
         var unknown: Int
+        /// Harness runs' purchases (another run's id): their outcomes go to the harness, so they are in
+        /// none of the counts above.
+        var harness: HarnessCounts
 
         /// The Prometheus text; `queueDepth` is nil when the broker did not answer.
         func exposition(queueDepth: Int?) -> String {
@@ -235,14 +250,33 @@ final class PurchaseLedger: Sendable {
         }
     }
 
+    /// What the server forwarded for harness runs (`racelab run --via http`).
+    struct HarnessCounts: Sendable, Equatable {
+        /// Distinct harness runs among the purchases the server remembers.
+        var runs: Int
+        /// Harness purchases RabbitMQ confirmed, since the server started.
+        var forwarded: Int
+        /// Harness purchases being published now.
+        var publishing: Int
+        /// Harness purchases RabbitMQ did not confirm (the harness counts their fate itself).
+        var unconfirmed: Int
+    }
+
     func snapshot(now: ContinuousClock.Instant = .now) -> Snapshot {
         state.withLock { state in
             expire(&state, now: now)
             let counts = state.counts
+            let count = { (kind: Kind, own: Bool) in counts[CountKey(kind: kind, own: own), default: 0] }
             return Snapshot(
                 metrics: state.metrics,
-                pending: counts[.publishing, default: 0] + counts[.pending, default: 0],
-                unknown: counts[.unconfirmed, default: 0] + counts[.expired, default: 0]
+                pending: count(.publishing, true) + count(.pending, true),
+                unknown: count(.unconfirmed, true) + count(.expired, true),
+                harness: HarnessCounts(
+                    runs: state.harnessRuns.count,
+                    forwarded: state.metrics.forwarded,
+                    publishing: count(.publishing, false),
+                    unconfirmed: count(.unconfirmed, false) + count(.expired, false)
+                )
             )
         }
     }
@@ -300,7 +334,8 @@ final class PurchaseLedger: Sendable {
         entry.sequence = state.nextSequence
         state.nextSequence += 1
         state.entries[entry.request.requestId] = entry
-        state.counts[entry.status.kind, default: 0] += 1
+        state.counts[countKey(entry), default: 0] += 1
+        if entry.request.runId != ownRun { state.harnessRuns[entry.request.runId, default: 0] += 1 }
         state.order.append((entry.request.requestId, entry.sequence))
         while state.entries.count > capacity, state.orderHead < state.order.count {
             let oldest = state.order[state.orderHead]
@@ -315,15 +350,23 @@ final class PurchaseLedger: Sendable {
 
     private func remove(_ state: inout State, _ id: UUID) {
         guard let entry = state.entries.removeValue(forKey: id) else { return }
-        state.counts[entry.status.kind, default: 0] -= 1
+        state.counts[countKey(entry), default: 0] -= 1
+        let run = entry.request.runId
+        if run != ownRun, let remembered = state.harnessRuns[run] {
+            state.harnessRuns[run] = remembered > 1 ? remembered - 1 : nil
+        }
+    }
+
+    private func countKey(_ entry: Entry) -> CountKey {
+        CountKey(kind: entry.status.kind, own: entry.request.runId == ownRun)
     }
 
     /// The one place a status changes, so the counts and the deadline queue follow it.
     private func setStatus(_ state: inout State, _ id: UUID, _ status: Status, deadline: ContinuousClock.Instant? = nil) {
         guard var entry = state.entries[id] else { return }
-        state.counts[entry.status.kind, default: 0] -= 1
-        state.counts[status.kind, default: 0] += 1
+        state.counts[countKey(entry), default: 0] -= 1
         entry.status = status
+        state.counts[countKey(entry), default: 0] += 1
         entry.deadline = deadline
         state.entries[id] = entry
         if let deadline { state.deadlines.append((id, deadline)) }

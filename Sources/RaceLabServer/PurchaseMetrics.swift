@@ -14,12 +14,17 @@ struct PurchaseMetrics: Sendable {
     private(set) var bucketCounts = [Int](repeating: 0, count: bucketBounds.count)
     private(set) var latencyCount = 0
     private(set) var latencySum = 0.0
+    /// This server's purchases the broker confirmed.
     private(set) var accepted = 0
+    /// Harness runs' purchases (another run's id) the broker confirmed; their outcomes go to the harness.
+    private(set) var forwarded = 0
     private(set) var rejected = 0
     /// Publish-to-commit latencies in microseconds, up to an hour.
     private(set) var latencyMicroseconds = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
 
-    mutating func recordAccepted() { accepted += 1 }
+    mutating func recordAccepted(forwarded isForwarded: Bool = false) {
+        if isForwarded { forwarded += 1 } else { accepted += 1 }
+    }
 
     mutating func recordRejected() { rejected += 1 }
 
@@ -58,9 +63,12 @@ struct PurchaseMetrics: Sendable {
             }
         }
         lines += [
-            "# HELP racelab_purchases_accepted_total Purchases the broker confirmed (answered 202).",
+            "# HELP racelab_purchases_accepted_total Purchases of this server the broker confirmed (answered 202).",
             "# TYPE racelab_purchases_accepted_total counter",
             "racelab_purchases_accepted_total \(accepted)",
+            "# HELP racelab_purchases_forwarded_total Purchases of harness runs (racelab run --via http) the broker confirmed; their outcomes go to the harness.",
+            "# TYPE racelab_purchases_forwarded_total counter",
+            "racelab_purchases_forwarded_total \(forwarded)",
             "# HELP racelab_purchases_unavailable_total Publishes the broker did not confirm or could not take (answered 503).",
             "# TYPE racelab_purchases_unavailable_total counter",
             "racelab_purchases_unavailable_total \(rejected)",

@@ -141,6 +141,34 @@ struct APIServerTests {
         #expect(body["status"] == "forwarded")  // its outcome goes to that run
     }
 
+    @Test func statsCountAHarnessRunsPurchasesApartFromTheServersOwn() async throws {
+        let harnessRun = UUID().uuidString.lowercased()
+        let body = try await withLiveAPI(configuration: ServerLab.configuration(token: "harness")) { client in
+            _ = try await client.send(.post, "/items/9006/reset", body: #"{"stock": 5}"#, headers: [.authorization: "Bearer harness"])
+            let own = try await client.send(
+                .post,
+                "/purchases",
+                body: #"{"itemId": 9006, "buyerId": 1}"#,
+                headers: [.authorization: "Bearer harness"]
+            )
+            let harness = try await client.send(
+                .post,
+                "/purchases",
+                body: #"{"itemId": 9006, "buyerId": 2, "runId": "\#(harnessRun)"}"#,
+                headers: [.authorization: "Bearer harness"]
+            )
+            try #require(own.status == .accepted && harness.status == .accepted)
+            let stats = try await client.send(.get, "/stats").json
+            return try JSONSerialization.data(withJSONObject: stats)
+        }
+        let stats = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])
+        #expect(stats["accepted"] as? Int == 1)
+        let outcomes = try #require(stats["outcomes"] as? [String: Int])
+        #expect((stats["pending"] as? Int ?? 0) + outcomes.values.reduce(0, +) == 1)  // the own one, settled or not
+        let harness = try #require(stats["harness"] as? [String: Int])
+        #expect(harness == ["runs": 1, "forwarded": 1, "publishing": 0, "unconfirmed": 0])
+    }
+
     @Test func itemResetCreatesTheItemWithNoSales() async throws {
         let item = try await withLiveAPI { client in
             try await client.send(.post, "/items/9004/reset", body: #"{"stock": 5, "version": 3}"#).json.mapValues { "\($0)" }
@@ -237,6 +265,30 @@ struct APIServerTests {
         #expect(type?.hasPrefix("text/html") == true)
         #expect(html.contains("/openapi.json"))
         #expect(!html.contains("https://"))
+    }
+
+    @Test func docsPageListsEveryRouteOfTheDocumentWithoutJavaScript() async throws {
+        let (html, document) = try await Application(router: try Self.router()).test(.router) { client in
+            (String(buffer: try await client.send(.get, "/docs").body), try await client.send(.get, "/openapi.json").json)
+        }
+        #expect(!html.contains("<script"))
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        for (path, operations) in paths {
+            for method in operations.keys {
+                let heading = #"<span class="method \#(method)">\#(method.uppercased())</span> <code>\#(path)</code></h3>"#
+                #expect(html.contains(heading), "\(method) \(path) is not on the page")
+            }
+        }
+        #expect(html.contains("<code>buyerId</code>"))  // a body field of POST /purchases
+        #expect(html.contains("skip-locked"))  // the strategies the server offers
+    }
+
+    @Test func docsPageEscapesTheDocumentsText() {
+        let html = DocsPage.html(
+            document: #"{"info": {"title": "<b>x</b>"}, "paths": {"/a": {"get": {"summary": "1 < 2 & \"q\"", "responses": {}}}}}"#
+        )
+        #expect(html.contains("&lt;b&gt;x&lt;/b&gt;") && !html.contains("<b>x</b>"))
+        #expect(html.contains("1 &lt; 2 &amp; &quot;q&quot;"))
     }
 
     @Test func brokerThatCannotBeReachedSendsNothing() async throws {

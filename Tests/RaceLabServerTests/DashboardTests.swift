@@ -42,6 +42,7 @@ struct DashboardTests {
         #expect(shown == purchased, "\(counter)")
         #expect((shown ?? 0) >= 1)
         #expect(dom.contains(#"id="latency-p99""#))
+        #expect(dom.contains(#"id="harness" data-runs="0" data-forwarded="0""#))  // no harness ran through this server
     }
 
     @Test(

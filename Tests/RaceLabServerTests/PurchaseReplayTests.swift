@@ -148,6 +148,25 @@ struct PurchaseReplayTests {
         #expect(ledger.snapshot(now: start + .seconds(3600)).pending == 0)
     }
 
+    @Test func harnessPurchasesAreCountedApartFromTheServersOwn() {
+        let ledger = PurchaseLedger(ownRun: run)
+        let (harness, other) = (UUID(), UUID())
+        let own = purchase()
+        let forwarded = [purchase(runId: harness), purchase(runId: harness), purchase(runId: other)]
+        let notConfirmed = purchase(runId: harness)
+        for request in [own] + forwarded + [notConfirmed] { _ = ledger.claim(request) }
+        let publishing = ledger.snapshot()
+        #expect(publishing.pending == 1)  // only the server's own; the harness's are being published for it
+        #expect(publishing.harness == .init(runs: 2, forwarded: 0, publishing: 4, unconfirmed: 0))
+        for request in [own] + forwarded { ledger.recordConfirmed(request.requestId) }
+        ledger.recordUnconfirmed(notConfirmed.requestId)
+        let confirmed = ledger.snapshot()
+        #expect(confirmed.pending == 1 && confirmed.unknown == 0)
+        #expect(confirmed.metrics.accepted == 1)
+        #expect(confirmed.harness == .init(runs: 2, forwarded: 3, publishing: 0, unconfirmed: 1))
+        #expect(confirmed.exposition(queueDepth: nil).contains("racelab_purchases_forwarded_total 3\n"))
+    }
+
     @Test func theLedgerKeepsTheNewestPurchasesUpToItsCapacity() {
         let ledger = PurchaseLedger(ownRun: run, capacity: 3)
         let requests = (0..<5).map { _ in purchase() }

@@ -175,6 +175,20 @@ public enum Schema {
         public var orders: Int64
     }
 
+    /// The stock one item has left, as ``items(id:limit:on:)`` shows it (its free unit rows when it keeps
+    /// them, else `items.stock`), in one cheap round trip; nil when there is no such item.
+    public static func stock(ofItem id: Int64, on db: PostgresConnection) throws -> Int64? {
+        try db.query(
+            """
+            SELECT CASE WHEN EXISTS (SELECT 1 FROM item_units WHERE item_id = $1)
+                        THEN (SELECT count(*) FROM item_units WHERE item_id = $1 AND request_id IS NULL)
+                        ELSE stock END
+            FROM items WHERE id = $1
+            """,
+            [String(id)]
+        ).scalar.flatMap { Int64($0) }
+    }
+
     /// Items with what was sold of each, by id: every item (up to `limit`), or the one with `id`.
     public static func items(id: Int64? = nil, limit: Int = 1000, on db: PostgresConnection) throws -> [ItemRow] {
         let filter = id == nil ? "" : "WHERE i.id = $2"
