@@ -140,7 +140,8 @@ extension LiveLab {
             let ids = (1...3).map { "cli-\(UUID().uuidString.prefix(8))-\($0)" }
             try await onThread { try Self.publishDeadLetters(ids, reason: "not valid JSON") }
 
-            let listed = try await CommandLineTests.racelab(["dlq", "--format", "json"])
+            // The whole queue: other suites' dead letters may come before these three.
+            let listed = try await CommandLineTests.racelab(["dlq", "--format", "json", "--limit", "65535"])
             #expect(listed.status == 0, "\(listed.stderr)")
             let array = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
             let mine = array.filter { ($0["messageId"] as? String).map(ids.contains) ?? false }
@@ -148,7 +149,7 @@ extension LiveLab {
             #expect(mine.allSatisfy { $0["reason"] as? String == "not valid JSON" && $0["body"] as? String == #"{"itemId":"1"}"# })
             #expect(mine.allSatisfy { $0["worker"] as? String == "test/1" })
 
-            let table = try await CommandLineTests.racelab(["dlq"])
+            let table = try await CommandLineTests.racelab(["dlq", "--limit", "65535"])
             #expect(table.status == 0, "\(table.stderr)")
             #expect(table.stdout.contains(ids[0]))
             #expect(table.stdout.contains("not valid JSON"))
