@@ -113,6 +113,12 @@ struct RunCommand: ParsableCommand {
                 throw ValidationError("--api-url: expected http://host:port, got '\(apiURL)'")
             }
         }
+        // RACELAB_API_URL stands for --api-url: checked as early, and named.
+        if via == .http, apiURL == nil, let given = LabOptions.environment("RACELAB_API_URL") {
+            guard let url = URL(string: given), url.scheme == "http", url.host != nil else {
+                throw ValidationError("RACELAB_API_URL: expected http://host:port, got '\(given)'")
+            }
+        }
         if let history, let problem = WritablePath.problemWithFile(history, option: "--history") { throw ValidationError(problem) }
     }
 

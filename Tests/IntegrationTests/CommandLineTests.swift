@@ -78,10 +78,11 @@ import Testing
         (["RACELAB_LOG_LEVEL": "loud"], "RACELAB_LOG_LEVEL must be one of"),
         (["RACELAB_POSTGRES_URL": "mysql://x@127.0.0.1:1/db"], "RACELAB_POSTGRES_URL: expected a postgresql:// URL"),
         (["RACELAB_AMQP_URL": "http://x@127.0.0.1:1/"], "RACELAB_AMQP_URL: invalid RabbitMQ URL"),
+        (["RACELAB_API_URL": "nope"], "RACELAB_API_URL: expected http://host:port"),
     ])
     func aBadEnvironmentValueIsNamedBeforeAnyWork(environment: [String: String], mention: String) async throws {
         expectOneLineError(
-            try await Self.racelab(["run", "--strategy", "naive", "--buyers", "10", "--stock", "1"], environment: environment),
+            try await Self.racelab(["run", "--strategy", "naive", "--buyers", "10", "--stock", "1", "--via", "http"], environment: environment),
             mentioning: mention
         )
     }
