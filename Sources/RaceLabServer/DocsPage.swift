@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import RaceLab
 
 /// `GET /docs`: the OpenAPI document as a plain HTML page, rendered on the server from the same JSON that
 /// `GET /openapi.json` serves, so it is readable without JavaScript (a text browser, `curl`, a screen
@@ -196,20 +197,6 @@ enum DocsPage {
         ].map { ($0.code, $0.reasonPhrase) }
     )
 
-    /// `text` safe inside HTML text and attribute values.
-    static func escape(_ text: String) -> String {
-        var escaped = ""
-        escaped.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            default: escaped.append(character)
-            }
-        }
-        return escaped
-    }
+    /// `text` safe inside HTML text and attribute values (the reports' escaping).
+    static func escape(_ text: String) -> String { text.htmlEscaped }
 }

@@ -1,7 +1,7 @@
 extension String {
     /// The text with `&`, `<`, `>`, `"` and `'` replaced by entities: safe inside HTML/SVG text and
-    /// attribute values.
-    var htmlEscaped: String {
+    /// attribute values. Shared by the reports and the API's pages.
+    package var htmlEscaped: String {
         var escaped = ""
         escaped.reserveCapacity(utf8.count)
         for character in self {
