@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import RaceLab
+import Sandbox
 
 /// `racelab matrix`: runs every cell of an experiment spec, stores each stampede, writes the reports.
 struct MatrixCommand: ParsableCommand {
@@ -112,7 +113,7 @@ struct MatrixCommand: ParsableCommand {
         } catch {
             throw CLIError(
                 message:
-                    "cannot write the reports to \(folder.path): \(WritablePath.cause(of: error)); every run is stored (matrix run \(matrixRunId) in \(results.path))"
+                    "cannot write the reports to \(folder.path): \(fileErrorCause(error)); every run is stored (matrix run \(matrixRunId) in \(results.path))"
             )
         }
         let failed = plan.runs.count - record.entries.count
@@ -128,11 +129,9 @@ struct MatrixCommand: ParsableCommand {
         guard let store,
             URL(fileURLWithPath: store).standardizedFileURL != URL(fileURLWithPath: ResultStore.defaultPath(home: home)).standardizedFileURL
         else { return home.appendingPathComponent("reports/\(matrixRunId)-\(name)") }
-        let path = URL(fileURLWithPath: store).standardizedFileURL.path
-        var hash: UInt32 = 2_166_136_261
-        for byte in path.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        let hash = FNV1a.hex64(URL(fileURLWithPath: store).standardizedFileURL.path)
         let stem = URL(fileURLWithPath: store).deletingPathExtension().lastPathComponent
-        return home.appendingPathComponent("reports/\(stem)-\(String(hash, radix: 16))-\(matrixRunId)-\(name)")
+        return home.appendingPathComponent("reports/\(stem)-\(hash)-\(matrixRunId)-\(name)")
     }
 
     /// Fires every run of `plan`, storing each as it finishes.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RaceLab
+import Sandbox
 
 /// `racelab run`: fires one stampede at one strategy, or the identical stampede at each.
 struct RunCommand: ParsableCommand {
@@ -107,19 +108,24 @@ struct RunCommand: ParsableCommand {
             if workers == 0 { throw ValidationError("--chaos kill-worker needs local workers (--workers 1 or more)") }
         }
         if rate != nil && via == .http { throw ValidationError("--rate needs --via queue (the API path is a gated stampede)") }
-        if let apiURL {
-            guard via == .http else { throw ValidationError("--api-url needs --via http") }
-            guard let url = URL(string: apiURL), url.scheme == "http", url.host != nil else {
-                throw ValidationError("--api-url: expected http://host:port, got '\(apiURL)'")
-            }
-        }
+        if apiURL != nil, via != .http { throw ValidationError("--api-url needs --via http") }
         // RACELAB_API_URL stands for --api-url: checked as early, and named.
-        if via == .http, apiURL == nil, let given = LabOptions.environment("RACELAB_API_URL") {
-            guard let url = URL(string: given), url.scheme == "http", url.host != nil else {
-                throw ValidationError("RACELAB_API_URL: expected http://host:port, got '\(given)'")
-            }
-        }
+        if via == .http, let given = givenAPIURL { _ = try Self.apiURL(given.value, source: given.source) }
         if let history, let problem = WritablePath.problemWithFile(history, option: "--history") { throw ValidationError(problem) }
+    }
+
+    /// The API to send through with `--via http`: `--api-url`, else `RACELAB_API_URL`, with where it came from.
+    private var givenAPIURL: (value: String, source: String)? {
+        if let apiURL { return (apiURL, "--api-url") }
+        return LabOptions.environment("RACELAB_API_URL").map { ($0, "RACELAB_API_URL") }
+    }
+
+    /// `text` as an `http://host:port` URL, or a one-line error naming `source`.
+    static func apiURL(_ text: String, source: String) throws -> URL {
+        guard let url = URL(string: text), url.scheme == "http", url.host != nil else {
+            throw ValidationError("\(source): expected http://host:port, got '\(text)'")
+        }
+        return url
     }
 
     func run() throws {
@@ -149,11 +155,8 @@ struct RunCommand: ParsableCommand {
         case .queue:
             transport = .queue
         case .http:
-            if let given = apiURL ?? LabOptions.environment("RACELAB_API_URL") {
-                guard let url = URL(string: given), url.scheme == "http", url.host != nil else {
-                    throw CLIError(message: "RACELAB_API_URL: expected http://host:port, got '\(given)'")
-                }
-                transport = .http(url)
+            if let given = givenAPIURL {
+                transport = .http(try Self.apiURL(given.value, source: given.source))
             } else {
                 let server = try LocalAPIServer(
                     executable: try Self.executable(),
@@ -214,7 +217,7 @@ struct RunCommand: ParsableCommand {
             do {
                 try recorder.write(to: URL(fileURLWithPath: history))
             } catch {
-                throw CLIError(message: "--history: cannot write \(history): \(WritablePath.cause(of: error)); the report above is complete")
+                throw CLIError(message: "--history: cannot write \(history): \(fileErrorCause(error)); the report above is complete")
             }
         }
         let unfinished = reports.filter { $0.outcomes.indeterminate > 0 }

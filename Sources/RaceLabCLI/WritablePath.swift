@@ -46,14 +46,4 @@ enum WritablePath {
         unlink(probe)
         return nil
     }
-
-    /// A file error in a few words ("no space left on device", "permission denied"), never a Foundation dump.
-    static func cause(of error: Error) -> String {
-        let nsError = error as NSError
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(underlying.code))).lowercased()
-        }
-        if nsError.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(nsError.code))).lowercased() }
-        return nsError.localizedFailureReason ?? nsError.localizedDescription
-    }
 }

@@ -359,13 +359,7 @@ public final class Sandbox {
 
     /// `/tmp/racelab-<hash of home>`: stable for a home, distinct between homes.
     static func fallbackDirectory(for home: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in home.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        let hex = String(hash, radix: 16)
-        return "/tmp/racelab-" + String(repeating: "0", count: 16 - hex.count) + hex
+        "/tmp/racelab-" + FNV1a.hex64(home)
     }
 
     /// The account a server runs as when we are root (`postgres`/`rabbitmq`, else `nobody`); nil
@@ -389,8 +383,7 @@ public final class Sandbox {
         do {
             try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         } catch {
-            let cause = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError).map { String(cString: strerror(Int32($0.code))) }
-            throw SandboxError("cannot create the sandbox home \(home.path): \((cause ?? error.localizedDescription).lowercased())")
+            throw SandboxError("cannot create the sandbox home \(home.path): \(fileErrorCause(error))")
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Sandbox
 
 /// A strategy a user wrote as data: SQL steps run in one transaction, read from a YAML file (see the
 /// README's "Strategies you write") and registered in the database, where every worker — local or on
@@ -102,13 +103,5 @@ public struct UserStrategy: PurchaseStrategy, Equatable {
 extension UserStrategy {
     /// 16 hex digits of the 64-bit FNV-1a hash of `text`: a content key, not a security measure (only
     /// the lab's own database role can register definitions).
-    static func version(of text: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01B3
-        }
-        let hex = String(hash, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
-    }
+    static func version(of text: String) -> String { FNV1a.hex64(text) }
 }
