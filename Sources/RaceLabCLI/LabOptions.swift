@@ -23,22 +23,21 @@ struct LabOptions: ParsableArguments {
 
     func validate() throws {
         // The lab home (the sandbox's servers, logs, the result store) must be a folder we can write.
-        let homeSource =
-            ProcessInfo.processInfo.environment["RACELAB_HOME"].map { home == Sandbox.defaultHome().path && !$0.isEmpty } == true
-            ? "RACELAB_HOME" : "--home"
+        let homeSource = Self.environment("RACELAB_HOME") != nil && home == Sandbox.defaultHome().path ? "RACELAB_HOME" : "--home"
         if let problem = WritablePath.problemWithFolder(home, option: homeSource) { throw ValidationError(problem) }
         // Checked as early as the option it stands for; the error names where the value came from.
         guard Logger.Level(rawValue: level) != nil else {
             let source = logLevel == nil ? "RACELAB_LOG_LEVEL" : "--log-level"
             throw ValidationError("\(source) must be one of trace, debug, info, notice, warning, error (got '\(level)')")
         }
-        for variable in ["RACELAB_POSTGRES_URL", "RACELAB_AMQP_URL"] {
-            if let value = Self.environment(variable), let problem = LabServers.urlProblem(value, variable: variable) {
-                throw ValidationError(problem)
-            }
+        let postgres = [(postgresURL, "--postgres-url"), (Self.environment("RACELAB_POSTGRES_URL"), "RACELAB_POSTGRES_URL")]
+        for case (let value?, let source) in postgres {
+            if let problem = LabServers.postgresURLProblem(value, source: source) { throw ValidationError(problem) }
         }
-        if let postgresURL, let problem = LabServers.urlProblem(postgresURL, variable: "--postgres-url") { throw ValidationError(problem) }
-        if let amqpURL, let problem = LabServers.urlProblem(amqpURL, variable: "--amqp-url") { throw ValidationError(problem) }
+        let amqp = [(amqpURL, "--amqp-url"), (Self.environment("RACELAB_AMQP_URL"), "RACELAB_AMQP_URL")]
+        for case (let value?, let source) in amqp {
+            if let problem = LabServers.amqpURLProblem(value, source: source) { throw ValidationError(problem) }
+        }
     }
 
     var homeURL: URL { URL(fileURLWithPath: home) }

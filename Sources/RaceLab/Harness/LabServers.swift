@@ -24,18 +24,19 @@ public struct LabServers: Sendable, Equatable {
     }
 
     /// Why `value`, given as `source` (an option or an environment variable, named in the message),
-    /// is not a usable server URL; nil when it looks right. PostgreSQL's are `postgresql://`,
-    /// `postgres://` or libpq `key=value` settings; RabbitMQ's are `amqp://` URLs. Checked before any
-    /// work, so a wrong scheme is one line naming where it came from.
-    public static func urlProblem(_ value: String, variable source: String) -> String? {
-        if source.lowercased().contains("postgres") {
-            guard let schemeEnd = value.range(of: "://") else { return nil }  // key=value settings: libpq judges them
-            let scheme = value[..<schemeEnd.lowerBound].lowercased()
-            guard scheme == "postgresql" || scheme == "postgres" else {
-                return "\(source): expected a postgresql:// URL (or libpq key=value settings), got a \(scheme):// one"
-            }
-            return nil
+    /// is not a usable PostgreSQL URL; nil when it looks right: `postgresql://`, `postgres://` or libpq
+    /// `key=value` settings (those libpq judges when it connects). Checked before any work.
+    public static func postgresURLProblem(_ value: String, source: String) -> String? {
+        guard let schemeEnd = value.range(of: "://") else { return nil }
+        let scheme = value[..<schemeEnd.lowerBound].lowercased()
+        guard scheme == "postgresql" || scheme == "postgres" else {
+            return "\(source): expected a postgresql:// URL (or libpq key=value settings), got a \(scheme):// one"
         }
+        return nil
+    }
+
+    /// Why `value`, given as `source`, is not a usable `amqp://` URL; nil when it parses.
+    public static func amqpURLProblem(_ value: String, source: String) -> String? {
         do {
             _ = try AMQPEndpoint(url: value)
             return nil

@@ -56,14 +56,11 @@ public final class LocalWorkerPool {
     private static func readyFile(log: URL) -> String { log.deletingPathExtension().appendingPathExtension("ready").path }
 
     /// Workers running now whose consumers have all subscribed (each says so in its ready file).
-    public var readyCount: Int {
+    private var readyCount: Int {
         processes.filter { entry in
             entry.process.isRunning && ReadyFile.processIdentifier(at: Self.readyFile(log: entry.log)) == entry.process.processIdentifier
         }.count
     }
-
-    /// Workers started (and, after deaths, started again).
-    public var count: Int { processes.count }
 
     /// Blocks until every worker of the pool is ready (see ``readyCount``), starting again the ones a
     /// signal killed meanwhile.

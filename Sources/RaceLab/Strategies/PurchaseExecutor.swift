@@ -49,10 +49,10 @@ public struct PurchaseExecutor: Sendable {
         case lockNotAvailable
         /// The order for this request id exists already: a redelivery of a request that committed.
         case alreadyPurchased
-        /// The order was refused by the run fence: the request's run is over (``Schema/staleRunState``).
-        case staleRun
         /// The connection is gone: the request's fate is for a fresh connection to decide.
         case connectionLost
+        /// Anything else, among it an order the run fence refused (``Schema/staleRunState``: the
+        /// request's run is over): nothing was bought, and the error says why.
         case failed
     }
 
@@ -71,7 +71,6 @@ public struct PurchaseExecutor: Sendable {
         case "40001", "40P01": return .aborted
         case "55P03": return .lockNotAvailable
         case "23505": return .alreadyPurchased
-        case Schema.staleRunState: return .staleRun
         default: return .failed
         }
     }
@@ -121,7 +120,6 @@ public struct PurchaseExecutor: Sendable {
                 case .aborted: aborts += 1
                 case .lockNotAvailable: break
                 case .alreadyPurchased: return Settlement(outcome: .purchased, retries: attempt, aborts: aborts)
-                case .staleRun: return Settlement(outcome: .failed, retries: attempt, aborts: aborts, error: error.message)
                 case .connectionLost: throw error
                 case .failed: return Settlement(outcome: .failed, retries: attempt, aborts: aborts, error: error.message)
                 }
