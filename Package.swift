@@ -2,13 +2,16 @@
 //
 // RaceLab: a laboratory for the "last item" race.
 //
-// Layers, bottom up:
-//   CLibPQ, CRabbitMQ   system libraries (module map + shim header), nothing else
-//   Postgres, AMQP      thin, domain-free Swift wrappers over them
-//   Sandbox             local PostgreSQL + RabbitMQ servers under .racelab/ (the embedded default)
-//   RaceLab             the domain: requests, outcomes, strategies, worker, stampede, invariants, sandbox
-//   RaceLabServer       the HTTP front door (Hummingbird): purchases in, outcomes out, items, metrics
-//   racelab             the command line
+// Layers, bottom up; each target depends only on targets above it in this list:
+//   CLibPQ, CRabbitMQ    system libraries (module map + shim header), nothing else
+//   Postgres, AMQP       thin, domain-free Swift wrappers over them
+//   Sandbox              local PostgreSQL + RabbitMQ servers under .racelab/ (the embedded default)
+//   RaceLabCore          what every layer speaks: requests, outcomes, names, topology, schema, run report
+//   RaceLabPipeline      the road a purchase takes: strategies, worker, stampede runner, invariants, dead letters
+//   RaceLabLab           this machine's lab: servers, local worker pool and API server, chaos, bench
+//   RaceLabExperiments   matrices: specs, result store, matrix reports, compare
+//   RaceLabServer        the HTTP front door (Hummingbird): purchases in, outcomes out, items, metrics
+//   racelab              the command line
 import PackageDescription
 
 let package = Package(
@@ -16,7 +19,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "racelab", targets: ["RaceLabCLI"]),
-        .library(name: "RaceLab", targets: ["RaceLab"]),
+        .library(name: "RaceLab", targets: ["RaceLabCore", "RaceLabPipeline", "RaceLabLab", "RaceLabExperiments"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,13 +45,45 @@ let package = Package(
         .target(name: "AMQP", dependencies: ["CRabbitMQ"]),
         .target(name: "Sandbox", dependencies: [.product(name: "Logging", package: "swift-log")]),
         .target(
-            name: "RaceLab",
+            name: "RaceLabCore",
             dependencies: [
+                "Postgres",
+                "AMQP",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .target(
+            name: "RaceLabPipeline",
+            dependencies: [
+                "RaceLabCore",
                 "Postgres",
                 "AMQP",
                 "Sandbox",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(
+            name: "RaceLabLab",
+            dependencies: [
+                "RaceLabCore",
+                "RaceLabPipeline",
+                "Postgres",
+                "AMQP",
+                "Sandbox",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "RaceLabExperiments",
+            dependencies: [
+                "RaceLabCore",
+                "RaceLabPipeline",
+                "RaceLabLab",
+                "Postgres",
+                "AMQP",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
@@ -56,7 +91,8 @@ let package = Package(
         .target(
             name: "RaceLabServer",
             dependencies: [
-                "RaceLab",
+                "RaceLabCore",
+                "RaceLabPipeline",
                 "AMQP",
                 "Postgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -68,7 +104,10 @@ let package = Package(
         .executableTarget(
             name: "RaceLabCLI",
             dependencies: [
-                "RaceLab",
+                "RaceLabCore",
+                "RaceLabPipeline",
+                "RaceLabLab",
+                "RaceLabExperiments",
                 "RaceLabServer",
                 "Postgres",
                 "Sandbox",
@@ -76,14 +115,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "RaceLabTests", dependencies: ["RaceLab"]),
+        .testTarget(name: "RaceLabTests", dependencies: ["RaceLabCore", "RaceLabPipeline", "RaceLabLab", "RaceLabExperiments"]),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox"]),
         .testTarget(
             name: "RaceLabServerTests",
             dependencies: [
                 "RaceLabServer",
-                "RaceLab",
+                "RaceLabCore",
+                "RaceLabPipeline",
                 "AMQP",
                 "Postgres",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -91,7 +131,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["RaceLab", "Postgres", "AMQP"]
+            dependencies: ["RaceLabCore", "RaceLabPipeline", "RaceLabLab", "RaceLabExperiments", "Postgres", "AMQP"]
         ),
     ]
 )

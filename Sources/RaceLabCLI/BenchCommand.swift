@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import RaceLab
+import RaceLabCore
+import RaceLabExperiments
+import RaceLabLab
+import RaceLabPipeline
 
 /// `racelab bench`: the pipeline against PostgreSQL's own limit on the same hot-row transaction.
 struct BenchCommand: ParsableCommand {
@@ -22,14 +25,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "The strategy to measure: a built-in name (racelab strategies lists them), or all.")
     var strategy: String = StrategyName.pessimistic.rawValue
 
-    @Option(parsing: .unconditional, help: "Buyers per stampede, one purchase each; pgbench runs as many transactions.")
-    var buyers: Int = 20_000
+    @OptionGroup var buyers: BuyersOption<Defaults>
 
-    @Option(parsing: .unconditional, help: "Local worker processes (0: use workers already running; their CPU is then not counted).")
-    var workers: Int = 1
-
-    @Option(parsing: .unconditional, help: "Consumer threads per worker; workers × consumers is the concurrency on the hot row.")
-    var consumers: Int = 4
+    @OptionGroup var workers: WorkerOptions<Defaults>
 
     @Option(parsing: .unconditional, help: "Rounds of pipeline-then-pgbench (after one warm-up of each, not reported).")
     var rounds: Int = 3
@@ -37,8 +35,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Skip the pipelined pgbench run (the server's ceiling, with pessimistic).")
     var noPipelinedPgbench = false
 
-    @Option(parsing: .unconditional, help: "Seconds without any new outcome before a stampede is declared stuck.")
-    var timeout: Double = 30
+    @OptionGroup var timeout: TimeoutOption<Defaults>
 
     @Option(help: "table or json.")
     var format: OutputFormat = .table
@@ -47,14 +44,9 @@ struct BenchCommand: ParsableCommand {
     static let hotStock = 1_000_000_000
 
     var stampede: StampedeConfiguration {
-        StampedeConfiguration(
-            buyers: buyers,
-            stock: Self.hotStock,
-            items: 1,
-            workers: workers,
-            consumersPerWorker: consumers,
-            idleTimeoutSeconds: timeout
-        )
+        var configuration = StampedeConfiguration(options: buyers, workers, timeout)
+        configuration.stock = Self.hotStock
+        return configuration
     }
 
     /// The strategies to measure, in table order: built-ins, whose SQL pgbench can run.
@@ -63,14 +55,15 @@ struct BenchCommand: ParsableCommand {
     }
 
     func validate() throws {
-        if let problem = stampede.problem { throw ValidationError(problem) }
-        for selected in try selectedStrategies() where selected.traits.stock == .unitRows && buyers * 2 > Schema.maxUnitRows {
+        for selected in try selectedStrategies() where selected.traits.stock == .unitRows && buyers.count * 2 > Schema.maxUnitRows {
             throw ValidationError(
-                "--buyers must be at most \(Schema.maxUnitRows / 2) to bench \(selected.name), which keeps one row per unit (got \(buyers))"
+                "--buyers must be at most \(Schema.maxUnitRows / 2) to bench \(selected.name), which keeps one row per unit (got \(buyers.count))"
             )
         }
         if !(1...100).contains(rounds) { throw ValidationError("--rounds must be in 1...100 (got \(rounds))") }
-        if workers == 0 && consumers != 4 { throw ValidationError("--consumers needs local workers (--workers 1 or more)") }
+        if workers.count == 0 && workers.consumers != Defaults.consumers {
+            throw ValidationError("--consumers needs local workers (--workers 1 or more)")
+        }
     }
 
     func run() throws {
@@ -80,15 +73,15 @@ struct BenchCommand: ParsableCommand {
         let servers = try lab.servers(logger: logger)
         let runner = try StampedeRunner(postgresURL: servers.postgresURL, amqpURL: servers.amqpURL, logger: logger)
         let pool = try lab.prepareWorkers(
-            count: workers,
-            consumers: consumers,
+            count: workers.count,
+            consumers: workers.consumers,
             servers: servers,
             runner: runner,
             logger: logger
         )
         defer { pool?.stop() }
         // With external workers the concurrency is whatever consumes the queue.
-        let consumerThreads = workers > 0 ? workers * consumers : try runner.consumerCount()
+        let consumerThreads = workers.count > 0 ? workers.count * workers.consumers : try runner.consumerCount()
 
         var results: [BenchReport] = []
         for strategy in strategies {
@@ -114,6 +107,18 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
+    /// The bench's defaults: big stampedes, one worker (whose CPU is measured).
+    enum Defaults: BuyersDefaults, WorkerDefaults, TimeoutDefaults {
+        static let buyers: Int? = 20_000
+        static let buyersHelp = "Buyers per stampede, one purchase each; pgbench runs as many transactions."
+        static let workers = 1
+        static let consumers = 4
+        static let workersHelp = "Local worker processes (0: use workers already running; their CPU is then not counted)."
+        static let consumersHelp = "Consumer threads per worker; workers × consumers is the concurrency on the hot row."
+        static let timeout: Double = 30
+        static let timeoutHelp = "Seconds without any new outcome before a stampede is declared stuck."
+    }
+
     /// The rounds of one strategy: a pipeline stampede, then pgbench on the strategy's own SQL, alternating.
     private func bench(
         _ strategy: any PurchaseStrategy,
@@ -126,19 +131,19 @@ struct BenchCommand: ParsableCommand {
         let keeping = strategy.traits.stock
         // Unit rows are rows: enough for every purchase of a round, not a billion.
         var configuration = stampede
-        if keeping == .unitRows { configuration.stock = buyers }
+        if keeping == .unitRows { configuration.stock = buyers.count }
         let context = PgbenchContext(item: 1, quantity: 1, runId: UUID(), batchSize: 16)
         guard let script = strategy.pgbenchScript(context) else {
             throw CLIError(message: "pgbench cannot run \(strategy.name)'s SQL")
         }
         // A strategy that serves an item from one consumer at a time has one session on the hot row.
         let sessions = script.clients == .one ? 1 : consumerThreads
-        let plan = StampedePlan(buyers: buyers, items: 1, seed: configuration.seed)
+        let plan = StampedePlan(buyers: buyers.count, items: 1, seed: configuration.seed)
         let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1)
         // A warm-up of each side, not reported: the workers' statements get prepared, the server's caches
         // and the broker's queues settle, so round 1 measures the same steady state as the others.
         progress.update("\(strategy.name): warming up")
-        let warmUp = min(buyers, 2000)
+        let warmUp = min(buyers.count, 2000)
         _ = try runner.run(
             strategy: strategy,
             configuration: {
@@ -149,7 +154,7 @@ struct BenchCommand: ParsableCommand {
             plan: StampedePlan(buyers: warmUp, items: 1, seed: configuration.seed),
             tick: { pool?.replaceDeadWorkers() }
         )
-        try runner.resetItems(1, stock: keeping == .unitRows ? buyers + sessions : Self.hotStock, keeping: keeping)
+        try runner.resetItems(1, stock: keeping == .unitRows ? buyers.count + sessions : Self.hotStock, keeping: keeping)
         _ = try pgbench.run(
             script,
             name: strategy.name.rawValue,
@@ -172,12 +177,13 @@ struct BenchCommand: ParsableCommand {
             let after = CPUSample.now(watching: watched + (pool?.processIdentifiers ?? []))
             guard report.outcomes.indeterminate == 0 else {
                 throw CLIError(
-                    message: "\(label): \(report.outcomes.indeterminate) of \(buyers) requests have no outcome after \(Int(timeout)) s"
+                    message:
+                        "\(label): \(report.outcomes.indeterminate) of \(buyers.count) requests have no outcome after \(Int(timeout.seconds)) s"
                 )
             }
             progress.update("\(label): pgbench -c \(sessions)")
-            let transactions = (buyers + script.purchasesPerTransaction - 1) / script.purchasesPerTransaction
-            try runner.resetItems(1, stock: keeping == .unitRows ? buyers + sessions : Self.hotStock, keeping: keeping)
+            let transactions = (buyers.count + script.purchasesPerTransaction - 1) / script.purchasesPerTransaction
+            try runner.resetItems(1, stock: keeping == .unitRows ? buyers.count + sessions : Self.hotStock, keeping: keeping)
             let plain = try pgbench.run(
                 script,
                 name: strategy.name.rawValue,
@@ -194,7 +200,7 @@ struct BenchCommand: ParsableCommand {
                     name: "ceiling",
                     postgresURL: servers.postgresURL,
                     clients: sessions,
-                    transactions: buyers
+                    transactions: buyers.count
                 )
             }
             progress.clear()
@@ -210,9 +216,9 @@ struct BenchCommand: ParsableCommand {
         }
         return BenchReport(
             strategy: strategy.name,
-            buyers: buyers,
-            workers: workers,
-            consumersPerWorker: workers > 0 ? consumers : consumerThreads,
+            buyers: buyers.count,
+            workers: workers.count,
+            consumersPerWorker: workers.count > 0 ? workers.consumers : consumerThreads,
             sessions: sessions,
             pgbenchNote: script.note,
             rounds: rounds,

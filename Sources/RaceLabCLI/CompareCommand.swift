@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import RaceLab
+import RaceLabCore
+import RaceLabExperiments
+import RaceLabLab
+import RaceLabPipeline
 
 /// `racelab compare`: two matrix runs, or two strategies within one, side by side cell by cell.
 struct CompareCommand: ParsableCommand {

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import RaceLab
+import RaceLabCore
+import RaceLabExperiments
+import RaceLabLab
+import RaceLabPipeline
 
 /// `racelab dlq`: lists the dead letters and why each is there, without taking them off the queue; or empties it.
 struct DeadLetterCommand: ParsableCommand {

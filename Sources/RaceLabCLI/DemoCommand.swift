@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import RaceLab
+import RaceLabCore
+import RaceLabExperiments
+import RaceLabLab
+import RaceLabPipeline
 
 /// `racelab demo`: the last-item race told in the terminal — the same stampede for one item at each strategy.
 struct DemoCommand: ParsableCommand {
@@ -15,40 +18,24 @@ struct DemoCommand: ParsableCommand {
 
     @OptionGroup var lab: LabOptions
 
-    @Option(parsing: .unconditional, help: "Buyers fighting over the one item.")
-    var buyers: Int = 100
+    @OptionGroup var buyers: BuyersOption<Defaults>
 
-    @Option(parsing: .unconditional, help: "Local worker processes.")
-    var workers: Int = 4
+    @OptionGroup var workers: WorkerOptions<Defaults>
 
-    @Option(parsing: .unconditional, help: "Consumer threads per worker.")
-    var consumers: Int = 4
+    @OptionGroup var race: RaceOptions<Defaults>
 
-    @Option(name: .customLong("think-ms"), parsing: .unconditional, help: "Milliseconds each strategy holds between read and write.")
-    var thinkMs: Int = 5
+    @OptionGroup var timeout: TimeoutOption<Defaults>
 
-    @Option(parsing: .unconditional, help: "Seed of the buyer order.")
-    var seed: UInt64 = 42
-
-    @Option(parsing: .unconditional, help: "Seconds without any new outcome before the rest are reported indeterminate.")
-    var timeout: Double = 30
-
+    /// The one stampede the demo fires at each strategy: one item, one in stock.
     var stampede: StampedeConfiguration {
-        StampedeConfiguration(
-            buyers: buyers,
-            stock: 1,
-            items: 1,
-            workers: workers,
-            consumersPerWorker: consumers,
-            thinkMs: thinkMs,
-            seed: seed,
-            idleTimeoutSeconds: timeout
-        )
+        var configuration = StampedeConfiguration(options: buyers, workers, race, timeout)
+        configuration.stock = 1
+        configuration.items = 1
+        return configuration
     }
 
     func validate() throws {
-        if let problem = stampede.problem { throw ValidationError(problem) }
-        if workers == 0 { throw ValidationError("--workers must be at least 1: the demo starts its own workers") }
+        if workers.count == 0 { throw ValidationError("--workers must be at least 1: the demo starts its own workers") }
     }
 
     func run() throws {
@@ -57,8 +44,8 @@ struct DemoCommand: ParsableCommand {
         let colour = isatty(STDOUT_FILENO) == 1
         Self.say(
             """
-            The last item: \(buyers) buyers, 1 item in stock, \(workers) workers × \(consumers) consumers, think \(thinkMs) ms.
-            The same stampede (seed \(seed)) hits each strategy in turn. naive reads the stock, thinks, and writes what it read;
+            The last item: \(buyers.count) buyers, 1 item in stock, \(workers.count) workers × \(workers.consumers) consumers, think \(race.thinkMs) ms.
+            The same stampede (seed \(race.seed)) hits each strategy in turn. naive reads the stock, thinks, and writes what it read;
             pessimistic and advisory take a lock first (nowait will not wait for one: it retries); optimistic writes only if
             nobody changed the row meanwhile; batched locks the row once for all the requests for it a worker has in hand;
             atomic checks and writes in one statement; skip-locked claims one unit row of many, skipping those others hold;
@@ -68,7 +55,7 @@ struct DemoCommand: ParsableCommand {
         )
         let servers = try lab.servers(logger: logger)
         let runner = try StampedeRunner(postgresURL: servers.postgresURL, amqpURL: servers.amqpURL, logger: logger)
-        let pool = try lab.prepareWorkers(count: workers, consumers: consumers, servers: servers, runner: runner, logger: logger)
+        let pool = try lab.prepareWorkers(count: workers.count, consumers: workers.consumers, servers: servers, runner: runner, logger: logger)
         defer { pool?.stop() }
 
         let plan = StampedePlan(buyers: configuration.buyers, items: configuration.items, seed: configuration.seed)
@@ -104,9 +91,21 @@ struct DemoCommand: ParsableCommand {
         if let first = reports.first(where: { $0.outcomes.indeterminate > 0 }) {
             throw CLIError(
                 message: "timed out: \(first.outcomes.indeterminate) of \(first.buyers) \(first.strategy.rawValue) requests have no outcome "
-                    + "after \(Int(timeout)) s without progress (are the workers running?); the report above is partial"
+                    + "after \(Int(timeout.seconds)) s without progress (are the workers running?); the report above is partial"
             )
         }
+    }
+
+    /// The demo's defaults: a crowd for one item, and strategies slow enough for naive to oversell.
+    enum Defaults: BuyersDefaults, WorkerDefaults, RaceDefaults, TimeoutDefaults {
+        static let buyers: Int? = 100
+        static let buyersHelp = "Buyers fighting over the one item."
+        static let workers = 4
+        static let consumers = 4
+        static let workersHelp = "Local worker processes."
+        static let thinkMs = 5
+        static let seed: UInt64 = 42
+        static let timeout: Double = 30
     }
 
     /// One line on what a strategy did with the one item: an oversell loud (bold red on a terminal), an exact sale plain.

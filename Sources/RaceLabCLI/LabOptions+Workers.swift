@@ -1,6 +1,9 @@
 import Foundation
 import Logging
-import RaceLab
+import RaceLabCore
+import RaceLabExperiments
+import RaceLabLab
+import RaceLabPipeline
 
 extension LabOptions {
     /// Gets workers serving `racelab.purchases` and clears what an unfinished earlier run left there.

@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
 import Logging
-import RaceLab
+import RaceLabCore
+import RaceLabExperiments
+import RaceLabLab
+import RaceLabPipeline
 import Sandbox
 
 /// Where the servers are and how chatty the logs are; shared by every subcommand.

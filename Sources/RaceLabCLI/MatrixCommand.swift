@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
 import Logging
-import RaceLab
+import RaceLabCore
+import RaceLabExperiments
+import RaceLabLab
+import RaceLabPipeline
 import Sandbox
 
 /// `racelab matrix`: runs every cell of an experiment spec, stores each stampede, writes the reports.
@@ -31,14 +34,12 @@ struct MatrixCommand: ParsableCommand {
     @Option(help: "The report folder (default: <lab home>/reports/<matrix run id>-<name>/).")
     var output: String?
 
-    @Option(parsing: .unconditional, help: "Seconds without any new outcome before a run's missing requests are reported indeterminate.")
-    var timeout: Double = 30
+    @OptionGroup var timeout: TimeoutOption<Defaults>
 
     @Option(help: "table or json (the whole stored record).")
     var format: OutputFormat = .table
 
     func validate() throws {
-        if let problem = StampedeConfiguration.timeoutProblem(timeout) { throw ValidationError(problem) }
         // Everything the matrix will write is checked before any stampede runs.
         if let output, let problem = WritablePath.problemWithFolder(output, option: "--output") { throw ValidationError(problem) }
         if let store, let problem = WritablePath.problemWithFile(store, option: "--store") { throw ValidationError(problem) }
@@ -123,6 +124,12 @@ struct MatrixCommand: ParsableCommand {
         )
     }
 
+    /// The matrix's `--timeout`, for every run of it.
+    enum Defaults: TimeoutDefaults {
+        static let timeout: Double = 30
+        static let timeoutHelp = "Seconds without any new outcome before a run's missing requests are reported indeterminate."
+    }
+
     /// `<home>/reports/<id>-<name>` for the default store; for another store its name and a hash of
     /// its path come first, so the folders of different stores (whose ids both start at 1) never meet.
     static func defaultFolder(home: URL, store: String?, matrixRunId: Int64, name: String) -> URL {
@@ -172,7 +179,7 @@ struct MatrixCommand: ParsableCommand {
                 )
                 poolShape = shape
             }
-            let configuration = run.configuration(idleTimeoutSeconds: timeout)
+            let configuration = run.configuration(idleTimeoutSeconds: timeout.seconds)
             let stampede = StampedePlan(buyers: configuration.buyers, items: configuration.items, seed: configuration.seed)
             let line = progress.line(running: index, label: run.label)
             progressLine.update(line)

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import RaceLab
+import RaceLabCore
+import RaceLabExperiments
+import RaceLabLab
+import RaceLabPipeline
 
 /// `racelab poison`: feeds the workers malformed requests and checks each lands in the dead-letter queue.
 struct PoisonCommand: ParsableCommand {
@@ -17,26 +20,15 @@ struct PoisonCommand: ParsableCommand {
 
     @OptionGroup var lab: LabOptions
 
-    @Option(parsing: .unconditional, help: "Local worker processes to start (0: use workers already running).")
-    var workers: Int = 1
+    @OptionGroup var workers: WorkerOptions<Defaults>
 
-    @Option(parsing: .unconditional, help: "Consumer threads per local worker.")
-    var consumers: Int = 2
-
-    @Option(parsing: .unconditional, help: "Seconds to wait for every message to reach the dead-letter queue.")
-    var timeout: Double = 15
+    @OptionGroup var timeout: TimeoutOption<Defaults>
 
     @Flag(help: "Remove this run's poison messages from the dead-letter queue afterwards.")
     var purgeAfter = false
 
     @Option(help: "table or json.")
     var format: OutputFormat = .table
-
-    func validate() throws {
-        guard (0...64).contains(workers) else { throw ValidationError("--workers must be in 0...64 (got \(workers))") }
-        guard (1...64).contains(consumers) else { throw ValidationError("--consumers must be in 1...64 (got \(consumers))") }
-        if let problem = StampedeConfiguration.timeoutProblem(timeout) { throw ValidationError(problem) }
-    }
 
     func run() throws {
         let report = try poison()
@@ -51,17 +43,25 @@ struct PoisonCommand: ParsableCommand {
         if let problem = report.problem { throw CLIError(message: problem) }
     }
 
+    /// Poison's defaults: a few consumers are enough, and a dead letter comes quickly.
+    enum Defaults: WorkerDefaults, TimeoutDefaults {
+        static let workers = 1
+        static let consumers = 2
+        static let timeout: Double = 15
+        static let timeoutHelp = "Seconds to wait for every message to reach the dead-letter queue."
+    }
+
     /// Gets workers consuming (started here, or already running), clears leftovers, fires the poison, stops the local workers.
     private func poison() throws -> PoisonReport {
         let logger = lab.makeLogger(label: "racelab.poison")
         let servers = try lab.servers(logger: logger)
         let runner = try StampedeRunner(postgresURL: servers.postgresURL, amqpURL: servers.amqpURL, logger: logger)
 
-        let pool = try lab.prepareWorkers(count: workers, consumers: consumers, servers: servers, runner: runner, logger: logger)
+        let pool = try lab.prepareWorkers(count: workers.count, consumers: workers.consumers, servers: servers, runner: runner, logger: logger)
         defer { pool?.stop() }
 
         let poison = try PoisonRun(postgresURL: servers.postgresURL, amqpURL: servers.amqpURL, logger: logger)
-        let report = try poison.run(timeoutSeconds: timeout) {
+        let report = try poison.run(timeoutSeconds: timeout.seconds) {
             if let pool { return pool.failure() == nil }
             return try runner.consumerCount() > 0
         }

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import RaceLab
+import RaceLabCore
+import RaceLabExperiments
+import RaceLabLab
+import RaceLabPipeline
 import Sandbox
 
 /// `racelab run`: fires one stampede at one strategy, or the identical stampede at each.
@@ -22,32 +25,17 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var strategyOptions: StrategyFileOptions
 
-    @Option(parsing: .unconditional, help: "Buyers in the stampede, one request each.")
-    var buyers: Int
+    @OptionGroup var buyers: BuyersOption<Defaults>
 
-    @Option(parsing: .unconditional, help: "Stock of each item before the run.")
-    var stock: Int
+    @OptionGroup var items: ItemOptions
 
-    @Option(parsing: .unconditional, help: "Items the buyers are spread over evenly.")
-    var items: Int = 1
+    @OptionGroup var workers: WorkerOptions<Defaults>
 
-    @Option(parsing: .unconditional, help: "Local worker processes to start for the run (0: use workers already running).")
-    var workers: Int = 4
+    @OptionGroup var race: RaceOptions<Defaults>
 
-    @Option(parsing: .unconditional, help: "Consumer threads per local worker.")
-    var consumers: Int = 4
+    @OptionGroup var quantity: QuantityOption
 
-    @Option(name: .customLong("think-ms"), parsing: .unconditional, help: "Milliseconds each strategy holds between read and write.")
-    var thinkMs: Int = 0
-
-    @Option(parsing: .unconditional, help: "Seed of the buyer order.")
-    var seed: UInt64 = 42
-
-    @Option(parsing: .unconditional, help: "Units each buyer asks for.")
-    var quantity: Int = 1
-
-    @Option(parsing: .unconditional, help: "Seconds without any new outcome before the rest are reported indeterminate.")
-    var timeout: Double = 30
+    @OptionGroup var timeout: TimeoutOption<Defaults>
 
     @Option(help: "table or json.")
     var format: OutputFormat = .table
@@ -74,19 +62,10 @@ struct RunCommand: ParsableCommand {
     var history: String?
 
     var stampede: StampedeConfiguration {
-        StampedeConfiguration(
-            buyers: buyers,
-            stock: stock,
-            items: items,
-            workers: workers,
-            consumersPerWorker: consumers,
-            thinkMs: thinkMs,
-            seed: seed,
-            quantity: quantity,
-            idleTimeoutSeconds: timeout,
-            ratePerSec: rate,
-            isolation: strategyOptions.isolation
-        )
+        var configuration = StampedeConfiguration(options: buyers, items, workers, race, quantity, timeout)
+        configuration.ratePerSec = rate
+        configuration.isolation = strategyOptions.isolation
+        return configuration
     }
 
     /// The strategies this run fires at, in table order.
@@ -95,6 +74,7 @@ struct RunCommand: ParsableCommand {
     }
 
     func validate() throws {
+        // The option groups have checked their own options; this adds --rate.
         if let problem = stampede.problem { throw ValidationError(problem) }
         for selected in try selectedStrategies() {
             if let problem = stampede.problem(for: selected) { throw ValidationError(problem) }
@@ -105,7 +85,7 @@ struct RunCommand: ParsableCommand {
             } catch {
                 throw ValidationError("--chaos: \(error.message)")
             }
-            if workers == 0 { throw ValidationError("--chaos kill-worker needs local workers (--workers 1 or more)") }
+            if workers.count == 0 { throw ValidationError("--chaos kill-worker needs local workers (--workers 1 or more)") }
         }
         if rate != nil && via == .http { throw ValidationError("--rate needs --via queue (the API path is a gated stampede)") }
         if apiURL != nil, via != .http { throw ValidationError("--api-url needs --via http") }
@@ -224,7 +204,7 @@ struct RunCommand: ParsableCommand {
         if let first = unfinished.first {
             throw CLIError(
                 message: "timed out: \(first.outcomes.indeterminate) of \(first.buyers) \(first.strategy.rawValue) requests have no outcome "
-                    + "after \(Int(timeout)) s without progress (are the workers running?); the report above is partial"
+                    + "after \(Int(timeout.seconds)) s without progress (are the workers running?); the report above is partial"
             )
         }
     }
@@ -237,6 +217,16 @@ struct RunCommand: ParsableCommand {
 }
 
 extension RunCommand {
+    /// `racelab run`'s defaults: the stampede's size is always given.
+    enum Defaults: BuyersDefaults, WorkerDefaults, RaceDefaults, TimeoutDefaults {
+        static let buyers: Int? = nil
+        static let workers = 4
+        static let consumers = 4
+        static let thinkMs = 0
+        static let seed: UInt64 = 42
+        static let timeout: Double = 30
+    }
+
     /// How `racelab run` hands the requests over (`--via`).
     enum Via: String, ExpressibleByArgument, CaseIterable {
         case queue, http

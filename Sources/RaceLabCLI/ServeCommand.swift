@@ -1,7 +1,10 @@
 import ArgumentParser
 import Dispatch
 import Foundation
-import RaceLab
+import RaceLabCore
+import RaceLabExperiments
+import RaceLabLab
+import RaceLabPipeline
 import RaceLabServer
 
 /// `racelab serve`: the HTTP front door (purchases, items, events, metrics, docs).

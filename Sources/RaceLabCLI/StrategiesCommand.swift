@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
 import Postgres
-import RaceLab
+import RaceLabCore
+import RaceLabExperiments
+import RaceLabLab
+import RaceLabPipeline
 import Sandbox
 
 /// `racelab strategies`: the strategies a run can name, one line each.

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import RaceLab
+import RaceLabCore
+import RaceLabExperiments
+import RaceLabLab
+import RaceLabPipeline
 
 /// `--strategy-file` and `--isolation`, shared by the commands that fire stampedes.
 struct StrategyFileOptions: ParsableArguments {

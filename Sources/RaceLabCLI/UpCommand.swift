@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import RaceLab
+import RaceLabCore
+import RaceLabExperiments
+import RaceLabLab
+import RaceLabPipeline
 import Sandbox
 
 /// `racelab up`: starts (or reuses) the lab's own servers and prints how to point other shells at them.

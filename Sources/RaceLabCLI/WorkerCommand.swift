@@ -1,7 +1,10 @@
 import ArgumentParser
 import Dispatch
 import Foundation
-import RaceLab
+import RaceLabCore
+import RaceLabExperiments
+import RaceLabLab
+import RaceLabPipeline
 
 /// `racelab worker`: a long-running process serving `racelab.purchases`.
 struct WorkerCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
-import RaceLab
+import RaceLabCore
+import RaceLabPipeline
 
 /// `GET /` (the live dashboard), `GET /stats` and `POST /stampedes`.
 extension APIServer {

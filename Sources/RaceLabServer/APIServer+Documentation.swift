@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
-import RaceLab
+import RaceLabCore
+import RaceLabPipeline
 
 /// `GET /openapi.json` and `GET /docs`.
 extension APIServer {

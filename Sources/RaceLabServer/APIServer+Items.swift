@@ -1,7 +1,8 @@
 import Foundation
 import Hummingbird
 import Postgres
-import RaceLab
+import RaceLabCore
+import RaceLabPipeline
 
 /// `GET /items`, `GET /items/{id}`, `POST /items/{id}/reset`.
 extension APIServer {

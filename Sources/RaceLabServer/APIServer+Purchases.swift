@@ -1,7 +1,8 @@
 import Foundation
 import Hummingbird
 import Postgres
-import RaceLab
+import RaceLabCore
+import RaceLabPipeline
 
 /// `POST /purchases` and `GET /purchases/{id}`.
 extension APIServer {

@@ -3,7 +3,8 @@ import Foundation
 import Hummingbird
 import Logging
 import Postgres
-import RaceLab
+import RaceLabCore
+import RaceLabPipeline
 import ServiceLifecycle
 import Synchronization
 

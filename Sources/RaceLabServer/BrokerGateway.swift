@@ -2,7 +2,8 @@ import AMQP
 import Dispatch
 import Foundation
 import Logging
-import RaceLab
+import RaceLabCore
+import RaceLabPipeline
 import Synchronization
 
 /// The server's one publisher to RabbitMQ: a dedicated thread owning an `AMQPConnection` in confirm mode.

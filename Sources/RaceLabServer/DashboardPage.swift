@@ -1,5 +1,6 @@
 import Foundation
-import RaceLab
+import RaceLabCore
+import RaceLabPipeline
 
 /// `GET /`: the live dashboard, self-contained (inline CSS and script, no CDN, no network beyond this server).
 ///

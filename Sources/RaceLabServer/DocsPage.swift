@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
-import RaceLab
+import RaceLabCore
+import RaceLabPipeline
 
 /// `GET /docs`: the OpenAPI document as a plain HTML page, rendered on the server from the same JSON that
 /// `GET /openapi.json` serves, so it is readable without JavaScript (a text browser, `curl`, a screen

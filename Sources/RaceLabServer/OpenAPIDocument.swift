@@ -1,4 +1,5 @@
-import RaceLab
+import RaceLabCore
+import RaceLabPipeline
 
 /// The hand-maintained OpenAPI 3.0 description of the API, served at `GET /openapi.json`.
 ///

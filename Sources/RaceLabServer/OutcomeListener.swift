@@ -2,7 +2,8 @@ import AMQP
 import Dispatch
 import Foundation
 import Logging
-import RaceLab
+import RaceLabCore
+import RaceLabPipeline
 import Synchronization
 
 /// Collects the outcomes of this server's purchases: a dedicated thread with its own `AMQPConnection`,

@@ -1,5 +1,6 @@
 import Foundation
-import RaceLab
+import RaceLabCore
+import RaceLabPipeline
 import Synchronization
 
 /// What the server knows of the purchases it took: each one's status by request id (so a re-POST is answered

@@ -1,5 +1,6 @@
 import Histogram
-import RaceLab
+import RaceLabCore
+import RaceLabPipeline
 
 /// Counters and a latency histogram of the purchases this server accepted, in Prometheus terms, plus an
 /// HdrHistogram of the same latencies (microseconds) for exact percentiles (`GET /stats`).

@@ -1,4 +1,5 @@
-import RaceLab
+import RaceLabCore
+import RaceLabPipeline
 
 /// A `POST /purchases` named by an id the server knows is a replay only when it asks for the same purchase.
 extension PurchaseRequest {

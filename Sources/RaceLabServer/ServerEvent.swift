@@ -1,5 +1,6 @@
 import Foundation
-import RaceLab
+import RaceLabCore
+import RaceLabPipeline
 
 /// One Server-Sent Event on `GET /events`.
 enum ServerEvent: Sendable, Equatable {

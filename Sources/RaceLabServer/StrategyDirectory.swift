@@ -1,6 +1,7 @@
 import Foundation
 import Postgres
-import RaceLab
+import RaceLabCore
+import RaceLabPipeline
 import Synchronization
 
 /// The strategies this server offers: the built-ins and those registered in the database

@@ -1,5 +1,8 @@
 import Foundation
-import RaceLab
+import RaceLabCore
+import RaceLabExperiments
+import RaceLabLab
+import RaceLabPipeline
 import Testing
 
 /// The `racelab` executable as a user meets it: bad input gets one line and a non-zero exit, fast.

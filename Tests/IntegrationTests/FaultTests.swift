@@ -1,5 +1,8 @@
 import Foundation
-import RaceLab
+import RaceLabCore
+import RaceLabExperiments
+import RaceLabLab
+import RaceLabPipeline
 import Sandbox
 import Testing
 

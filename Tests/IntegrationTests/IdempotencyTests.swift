@@ -2,7 +2,10 @@ import Foundation
 import Postgres
 import Testing
 
-@testable import RaceLab
+@testable import RaceLabCore
+@testable import RaceLabExperiments
+@testable import RaceLabLab
+@testable import RaceLabPipeline
 
 extension LiveLab {
     /// A request delivered twice — its worker died after COMMIT, before the ack — buys once.

@@ -1,7 +1,10 @@
 import Foundation
 import Logging
 import Postgres
-import RaceLab
+import RaceLabCore
+import RaceLabExperiments
+import RaceLabLab
+import RaceLabPipeline
 import Testing
 
 /// The servers the test command started (`eval "$(racelab up)"`), found through the same variables the CLI reads.

@@ -1,5 +1,8 @@
 import Foundation
-import RaceLab
+import RaceLabCore
+import RaceLabExperiments
+import RaceLabLab
+import RaceLabPipeline
 import Testing
 
 /// `racelab matrix` and `racelab runs` end to end: the CLI binary, local workers, the real servers.

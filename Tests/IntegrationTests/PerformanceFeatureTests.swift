@@ -3,7 +3,10 @@ import Foundation
 import Postgres
 import Testing
 
-@testable import RaceLab
+@testable import RaceLabCore
+@testable import RaceLabExperiments
+@testable import RaceLabLab
+@testable import RaceLabPipeline
 
 extension LiveLab {
     /// The `batched` strategy: many buyers per transaction, never more than the stock.

@@ -1,7 +1,10 @@
 import Foundation
 import Testing
 
-@testable import RaceLab
+@testable import RaceLabCore
+@testable import RaceLabExperiments
+@testable import RaceLabLab
+@testable import RaceLabPipeline
 
 /// Stampedes through the real pipeline: harness → RabbitMQ → worker threads → PostgreSQL.
 /// Serialized: every stampede resets the same items table.

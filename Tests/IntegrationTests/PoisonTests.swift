@@ -3,7 +3,10 @@ import Foundation
 import Postgres
 import Testing
 
-@testable import RaceLab
+@testable import RaceLabCore
+@testable import RaceLabExperiments
+@testable import RaceLabLab
+@testable import RaceLabPipeline
 
 /// Poison requests against a real worker, and the dead-letter queue read without draining it.
 /// Nested in `LiveLab`: these purge the dead-letter queue and fire stampedes that reset the items.

@@ -3,7 +3,10 @@ import Postgres
 import Synchronization
 import Testing
 
-@testable import RaceLab
+@testable import RaceLabCore
+@testable import RaceLabExperiments
+@testable import RaceLabLab
+@testable import RaceLabPipeline
 
 extension LiveLab {
     /// The catalogue against the real servers: isolation levels, strategies written as files, what

@@ -2,7 +2,8 @@ import AMQP
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import RaceLab
+import RaceLabCore
+import RaceLabPipeline
 import Testing
 
 @testable import RaceLabServer

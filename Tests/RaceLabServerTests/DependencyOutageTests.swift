@@ -3,7 +3,8 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Postgres
-import RaceLab
+import RaceLabCore
+import RaceLabPipeline
 import Testing
 
 @testable import RaceLabServer

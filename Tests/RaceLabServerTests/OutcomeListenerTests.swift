@@ -1,7 +1,8 @@
 import AMQP
 import Foundation
 import Postgres
-import RaceLab
+import RaceLabCore
+import RaceLabPipeline
 import Testing
 
 @testable import RaceLabServer

@@ -1,7 +1,8 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import RaceLab
+import RaceLabCore
+import RaceLabPipeline
 import Testing
 
 @testable import RaceLabServer

@@ -2,7 +2,8 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import RaceLab
+import RaceLabCore
+import RaceLabPipeline
 import RaceLabServer
 import Testing
 

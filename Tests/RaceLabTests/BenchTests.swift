@@ -1,7 +1,10 @@
 import Foundation
 import Testing
 
-@testable import RaceLab
+@testable import RaceLabCore
+@testable import RaceLabExperiments
+@testable import RaceLabLab
+@testable import RaceLabPipeline
 
 /// The pure parts of `racelab bench` and the open loop: parsing pgbench and /proc, ratios, tallies.
 struct BenchTests {

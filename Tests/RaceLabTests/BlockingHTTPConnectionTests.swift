@@ -1,7 +1,10 @@
 import Foundation
 import Testing
 
-@testable import RaceLab
+@testable import RaceLabCore
+@testable import RaceLabExperiments
+@testable import RaceLabLab
+@testable import RaceLabPipeline
 
 // The canned server speaks Glibc's socket API; the client under test is the same on every platform.
 #if canImport(Glibc)

@@ -1,6 +1,9 @@
 import Testing
 
-@testable import RaceLab
+@testable import RaceLabCore
+@testable import RaceLabExperiments
+@testable import RaceLabLab
+@testable import RaceLabPipeline
 
 @Suite struct ChaosPlanTests {
     @Test func killWorkerDefaultsToOncePerSecond() throws {

@@ -2,7 +2,10 @@ import AMQP
 import Foundation
 import Testing
 
-@testable import RaceLab
+@testable import RaceLabCore
+@testable import RaceLabExperiments
+@testable import RaceLabLab
+@testable import RaceLabPipeline
 
 @Suite struct DeadLetterTests {
     // MARK: Reason

@@ -1,7 +1,10 @@
 import Foundation
 import Testing
 
-@testable import RaceLab
+@testable import RaceLabCore
+@testable import RaceLabExperiments
+@testable import RaceLabLab
+@testable import RaceLabPipeline
 
 /// The hot path's JSON must mean exactly what the general coders mean: same values accepted, the
 /// rest left to them.

@@ -1,6 +1,9 @@
 import Testing
 
-@testable import RaceLab
+@testable import RaceLabCore
+@testable import RaceLabExperiments
+@testable import RaceLabLab
+@testable import RaceLabPipeline
 
 /// `:name` parameters become `$n`, and only where PostgreSQL would see a parameter.
 @Suite struct NamedParameterSQLTests {

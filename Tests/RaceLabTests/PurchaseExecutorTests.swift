@@ -1,7 +1,10 @@
 import Postgres
 import Testing
 
-@testable import RaceLab
+@testable import RaceLabCore
+@testable import RaceLabExperiments
+@testable import RaceLabLab
+@testable import RaceLabPipeline
 
 @Suite struct PurchaseExecutorTests {
     @Test(arguments: [

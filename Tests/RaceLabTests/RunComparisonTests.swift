@@ -1,7 +1,10 @@
 import Foundation
 import Testing
 
-@testable import RaceLab
+@testable import RaceLabCore
+@testable import RaceLabExperiments
+@testable import RaceLabLab
+@testable import RaceLabPipeline
 
 @Suite struct RunComparisonTests {
     let cell = MatrixCell(strategy: .pessimistic, buyers: 100, stock: 1, items: 1, workers: 4, consumers: 4, thinkMs: 0)

@@ -2,7 +2,10 @@ import Foundation
 import Histogram
 import Testing
 
-@testable import RaceLab
+@testable import RaceLabCore
+@testable import RaceLabExperiments
+@testable import RaceLabLab
+@testable import RaceLabPipeline
 
 @Suite struct RunReportTests {
     func report(items: [RunObservation.Item], outcomes: OutcomeCounts, duration: Double = 2) -> RunReport {

@@ -1,6 +1,9 @@
 import Foundation
 
-@testable import RaceLab
+@testable import RaceLabCore
+@testable import RaceLabExperiments
+@testable import RaceLabLab
+@testable import RaceLabPipeline
 
 /// Matrix runs made up in memory, shaped like real ones, for the report and comparison tests.
 enum SyntheticMatrix {

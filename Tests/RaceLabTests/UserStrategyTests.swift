@@ -1,7 +1,10 @@
 import Foundation
 import Testing
 
-@testable import RaceLab
+@testable import RaceLabCore
+@testable import RaceLabExperiments
+@testable import RaceLabLab
+@testable import RaceLabPipeline
 
 /// Strategy files: what the loader accepts, and the one line it gives for each mistake.
 @Suite struct UserStrategyTests {
