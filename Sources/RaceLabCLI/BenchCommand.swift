@@ -166,6 +166,7 @@ struct BenchCommand: ParsableCommand {
         for round in 1...self.rounds {
             let label = "\(strategy.name) round \(round)/\(self.rounds)"
             let watched = pool?.processIdentifiers ?? []
+            try runner.checkpoint()
             let before = CPUSample.now(watching: watched)
             let report = try runner.run(
                 strategy: strategy,
@@ -184,6 +185,7 @@ struct BenchCommand: ParsableCommand {
             progress.update("\(label): pgbench -c \(sessions)")
             let transactions = (buyers.count + script.purchasesPerTransaction - 1) / script.purchasesPerTransaction
             try runner.resetItems(1, stock: keeping == .unitRows ? buyers.count + sessions : Self.hotStock, keeping: keeping)
+            try runner.checkpoint()
             let plain = try pgbench.run(
                 script,
                 name: strategy.name.rawValue,
@@ -195,6 +197,7 @@ struct BenchCommand: ParsableCommand {
             if strategy.name == .pessimistic && !noPipelinedPgbench {
                 progress.update("\(label): pgbench -c \(sessions), pipelined")
                 try runner.resetItems(1, stock: Self.hotStock)
+                try runner.checkpoint()
                 pipelined = try pgbench.run(
                     Pgbench.ceiling(context),
                     name: "ceiling",

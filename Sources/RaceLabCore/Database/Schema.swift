@@ -129,6 +129,20 @@ public enum Schema {
         }
     }
 
+    /// Writes every dirty page out now (`CHECKPOINT`), so a measurement that starts next does not pay
+    /// for a checkpoint the one before it made due, nor for the full-page images that follow one more
+    /// than the other. Returns false, changing nothing, when the role may not (it needs superuser or
+    /// `pg_checkpoint`).
+    @discardableResult
+    public static func checkpoint(on db: PostgresConnection) throws -> Bool {
+        do {
+            try db.execute("CHECKPOINT")
+            return true
+        } catch let error as PostgresError where error.sqlState == "42501" {
+            return false
+        }
+    }
+
     /// Lifts the fence of `run` from its items: a finished run's leftovers no longer matter to it, and
     /// the API's purchases (another run) may buy the items again.
     public static func releaseFence(run: UUID, on db: PostgresConnection) throws {

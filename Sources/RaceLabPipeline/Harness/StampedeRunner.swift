@@ -80,6 +80,12 @@ public final class StampedeRunner {
         }
     }
 
+    /// A checkpoint before a measured side (see ``Schema/checkpoint(on:)``); false when the role may not.
+    @discardableResult
+    public func checkpoint() throws -> Bool {
+        try withDatabase { db in try Schema.checkpoint(on: db) }
+    }
+
     /// Removes requests left on the queues by an earlier run that never finished; returns how many.
     @discardableResult
     public func purgeLeftovers() throws -> Int {
