@@ -13,6 +13,13 @@ public final class PostgresConnection {
     /// Where this connection points, as `host:port`, for messages.
     public let server: String
 
+    /// Sees each round trip of ``query(_:_:)``, ``execute(_:_:)-(PreparedStatement,_)`` and
+    /// ``pipeline(_:)`` with its times and answers (tracing). nil, the default, costs nothing.
+    public var observer: (any RoundTripObserver)?
+
+    /// The process id of the server backend serving this connection: the database session.
+    public var backendPID: Int { Int(PQbackendPID(connection)) }
+
     /// Connects, failing within `connectTimeoutSeconds` when the server cannot be reached.
     ///
     /// - Parameter url: a libpq connection URI (`postgresql://user@host:port/db`) or key/value string.
@@ -75,20 +82,45 @@ public final class PostgresConnection {
     /// Runs one statement with text parameters (`$1`, `$2`, …) without preparing it.
     @discardableResult
     public func query(_ sql: String, _ parameters: [String?] = []) throws -> PostgresResult {
+        let sentAt = observer == nil ? 0 : RoundTrip.now()
         let result = withParameterArray(parameters) { values in
             PQexecParams(connection, sql, Int32(parameters.count), nil, values, nil, nil, 0)
         }
-        return try consume(result, context: sql)
+        return try observing(sql, parameters, sentAt: sentAt) { try consume(result, context: sql) }
     }
 
     /// Runs a prepared statement, preparing it on this connection the first time its name is seen.
     @discardableResult
     public func execute(_ statement: PreparedStatement, _ parameters: [String?] = []) throws -> PostgresResult {
         try prepare(statement)
+        let sentAt = observer == nil ? 0 : RoundTrip.now()
         let result = withParameterArray(parameters) { values in
             PQexecPrepared(connection, statement.name, Int32(parameters.count), values, nil, nil, 0)
         }
-        return try consume(result, context: statement.sql)
+        return try observing(statement.sql, parameters, sentAt: sentAt) { try consume(result, context: statement.sql) }
+    }
+
+    /// `answer()`, told to the observer (if any) as a round trip of one statement sent at `sentAt`.
+    private func observing(_ sql: String, _ parameters: [String?], sentAt: UInt64, _ answer: () throws -> PostgresResult) throws -> PostgresResult {
+        guard let observer else { return try answer() }
+        do {
+            let result = try answer()
+            observer.observe(
+                RoundTrip(
+                    sentAt: sentAt,
+                    statements: [.init(sql: sql, parameters: parameters, result: result, sqlState: nil, answeredAt: RoundTrip.now())]
+                )
+            )
+            return result
+        } catch let error as PostgresError {
+            observer.observe(
+                RoundTrip(
+                    sentAt: sentAt,
+                    statements: [.init(sql: sql, parameters: parameters, result: nil, sqlState: error.sqlState, answeredAt: RoundTrip.now())]
+                )
+            )
+            throw error
+        }
     }
 
     /// Runs `body` between `BEGIN` and `COMMIT`; rolls back and rethrows when `body` throws.
@@ -137,6 +169,8 @@ public final class PostgresConnection {
             throw PostgresError(kind: .connectionLost, message: "PostgreSQL at \(server): cannot enter pipeline mode: \(lastError)")
         }
         defer { PQexitPipelineMode(connection) }
+        let sentAt = observer == nil ? 0 : RoundTrip.now()
+        var seen: [RoundTrip.Statement] = []
         for step in steps {
             let sent = withParameterArray(step.parameters) { values in
                 PQsendQueryPrepared(connection, step.statement.name, Int32(step.parameters.count), values, nil, nil, 0)
@@ -155,17 +189,32 @@ public final class PostgresConnection {
             guard let result = PQgetResult(connection) else {
                 throw PostgresError(kind: .connectionLost, message: "lost the connection to PostgreSQL at \(server): \(lastError)")
             }
+            var answer: (result: PostgresResult?, sqlState: String?) = (nil, nil)
             if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
                 PQclear(result)
                 results.append(PostgresResult(columns: [], rows: [], affectedRows: 0))
             } else {
                 do {
-                    results.append(try consume(result, context: step.statement.sql))
+                    let read = try consume(result, context: step.statement.sql)
+                    results.append(read)
+                    answer.result = read
                 } catch let error as PostgresError {
                     if error.kind == .connectionLost { throw error }
                     firstError = firstError ?? error
+                    answer.sqlState = error.sqlState
                     results.append(PostgresResult(columns: [], rows: [], affectedRows: 0))
                 }
+            }
+            if observer != nil {
+                seen.append(
+                    .init(
+                        sql: step.statement.sql,
+                        parameters: step.parameters,
+                        result: answer.result,
+                        sqlState: answer.sqlState,
+                        answeredAt: RoundTrip.now()
+                    )
+                )
             }
             while let extra = PQgetResult(connection) { PQclear(extra) }
         }
@@ -174,6 +223,7 @@ public final class PostgresConnection {
             throw PostgresError(kind: .connectionLost, message: "lost the connection to PostgreSQL at \(server): \(lastError)")
         }
         PQclear(sync)
+        observer?.observe(RoundTrip(sentAt: sentAt, statements: seen))
         if let firstError { throw firstError }
         return results
     }

@@ -29,8 +29,8 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var workers: WorkerOptions<Defaults>
 
-    @Option(parsing: .unconditional, help: "Rounds of pipeline-then-pgbench (after one warm-up of each, not reported).")
-    var rounds: Int = 3
+    @Option(parsing: .unconditional, help: "Rounds of pipeline and pgbench, taking turns to go first (after one warm-up of each, not reported).")
+    var rounds: Int = 5
 
     @Flag(help: "Skip the pipelined pgbench run (the server's ceiling, with pessimistic).")
     var noPipelinedPgbench = false
@@ -162,37 +162,57 @@ struct BenchCommand: ParsableCommand {
             clients: sessions,
             transactions: max(sessions, warmUp / script.purchasesPerTransaction)
         )
+        let roundStock = keeping == .unitRows ? buyers.count + sessions : Self.hotStock
         var rounds: [BenchReport.Round] = []
         for round in 1...self.rounds {
             let label = "\(strategy.name) round \(round)/\(self.rounds)"
             let watched = pool?.processIdentifiers ?? []
-            try runner.checkpoint()
-            let before = CPUSample.now(watching: watched)
-            let report = try runner.run(
-                strategy: strategy,
-                configuration: configuration,
-                plan: plan,
-                tick: { pool?.replaceDeadWorkers() },
-                progress: { settled, total in progress.update("\(label): pipeline \(settled)/\(total) settled") }
-            )
-            let after = CPUSample.now(watching: watched + (pool?.processIdentifiers ?? []))
-            guard report.outcomes.indeterminate == 0 else {
-                throw CLIError(
-                    message:
-                        "\(label): \(report.outcomes.indeterminate) of \(buyers.count) requests have no outcome after \(Int(timeout.seconds)) s"
+            var measured: (report: RunReport, cpu: (own: Double, machine: Double, share: Double?))?
+            var plain: Pgbench.Result?
+            let pipelineSide = {
+                try runner.resetItems(1, stock: roundStock, keeping: keeping)
+                try runner.checkpoint()
+                let before = CPUSample.now(watching: watched)
+                let report = try runner.run(
+                    strategy: strategy,
+                    configuration: configuration,
+                    plan: plan,
+                    tick: { pool?.replaceDeadWorkers() },
+                    progress: { settled, total in progress.update("\(label): pipeline \(settled)/\(total) settled") }
+                )
+                let after = CPUSample.now(watching: watched + (pool?.processIdentifiers ?? []))
+                guard report.outcomes.indeterminate == 0 else {
+                    throw CLIError(
+                        message:
+                            "\(label): \(report.outcomes.indeterminate) of \(buyers.count) requests have no outcome after \(Int(timeout.seconds)) s"
+                    )
+                }
+                measured = (report, CPUSample.ownShare(from: before, to: after))
+            }
+            let pgbenchSide = {
+                progress.update("\(label): pgbench -c \(sessions)")
+                let transactions = (buyers.count + script.purchasesPerTransaction - 1) / script.purchasesPerTransaction
+                try runner.resetItems(1, stock: roundStock, keeping: keeping)
+                try runner.checkpoint()
+                plain = try pgbench.run(
+                    script,
+                    name: strategy.name.rawValue,
+                    postgresURL: servers.postgresURL,
+                    clients: sessions,
+                    transactions: transactions
                 )
             }
-            progress.update("\(label): pgbench -c \(sessions)")
-            let transactions = (buyers.count + script.purchasesPerTransaction - 1) / script.purchasesPerTransaction
-            try runner.resetItems(1, stock: keeping == .unitRows ? buyers.count + sessions : Self.hotStock, keeping: keeping)
-            try runner.checkpoint()
-            let plain = try pgbench.run(
-                script,
-                name: strategy.name.rawValue,
-                postgresURL: servers.postgresURL,
-                clients: sessions,
-                transactions: transactions
-            )
+            // The sides take turns going first, so a drift of the machine (the disk's fsync latency moves
+            // by ±20 % from one minute to the next) does not always fall on the same side.
+            if round % 2 == 1 {
+                try pipelineSide()
+                try pgbenchSide()
+            } else {
+                try pgbenchSide()
+                try pipelineSide()
+            }
+            guard let measured, let plain else { continue }
+            let report = measured.report
             var pipelined: Pgbench.Result?
             if strategy.name == .pessimistic && !noPipelinedPgbench {
                 progress.update("\(label): pgbench -c \(sessions), pipelined")
@@ -213,7 +233,7 @@ struct BenchCommand: ParsableCommand {
                     report: report,
                     pgbench: plain,
                     pgbenchPipelined: pipelined,
-                    cpu: CPUSample.ownShare(from: before, to: after)
+                    cpu: measured.cpu
                 )
             )
         }

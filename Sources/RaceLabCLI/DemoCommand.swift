@@ -61,21 +61,39 @@ struct DemoCommand: ParsableCommand {
         let plan = StampedePlan(buyers: configuration.buyers, items: configuration.items, seed: configuration.seed)
         let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1)
         var reports: [RunReport] = []
+        var stories: [(name: StrategyName, story: RaceStory, path: String?)] = []
         for strategy in StrategyCatalog.builtIns {
+            // naive's and pessimistic's attempts are traced, to tell how they raced at the end.
+            let traced = Self.told.contains(strategy.name) ? RunTrace() : nil
             let report = try runner.run(
                 strategy: strategy,
                 configuration: configuration,
                 plan: plan,
+                trace: traced,
                 tick: { pool?.replaceDeadWorkers() },  // a worker that dies is replaced, as in racelab run
                 progress: { settled, total in progress.update("\(strategy.name.rawValue): \(settled)/\(total) settled") }
             )
             progress.clear()
             reports.append(report)
             Self.say(Self.verdict(report, colour: colour))
+            if let traced {
+                let file = traced.file(for: report)
+                stories.append((strategy.name, RaceStory(file), saveTrace(file)))
+            }
         }
 
         Self.say("")
         Self.say(ReportTable(reports: reports, colour: colour).render())
+        if !stories.isEmpty {
+            Self.say("\nHow the race went (from the traced attempts):")
+            for told in stories {
+                Self.say("")
+                for line in Self.story(told.story) { Self.say("  \(told.name.rawValue): \(line)") }
+                if let path = told.path {
+                    Self.say("  the whole story and its timeline: racelab explain \(path) --html > \(told.name.rawValue).html")
+                }
+            }
+        }
         Self.say(
             """
 
@@ -93,6 +111,34 @@ struct DemoCommand: ParsableCommand {
                 message: "timed out: \(first.outcomes.indeterminate) of \(first.buyers) \(first.strategy.rawValue) requests have no outcome "
                     + "after \(Int(timeout.seconds)) s without progress (are the workers running?); the report above is partial"
             )
+        }
+    }
+
+    /// The strategies whose race the demo tells: the oversell, and the lock queue that prevents it.
+    static let told: [StrategyName] = [.naive, .pessimistic]
+
+    /// Two or three lines of a story: the first lost update and how many, or the lock queue.
+    static func story(_ story: RaceStory) -> [String] {
+        if let collision = story.firstCollision {
+            return [
+                collision.text,
+                "\(story.lostUpdates) lost update\(story.lostUpdates == 1 ? "" : "s") in all; the database has \(story.sold) sold of a stock of 1.",
+            ]
+        }
+        if let queue = story.lockQueue { return [queue.text] }
+        return Array(story.lines.dropFirst(2).prefix(2))
+    }
+
+    /// Keeps a demo trace in the lab home (`traces/demo-<strategy>.jsonl`); nil when it cannot be written.
+    private func saveTrace(_ file: TraceFile) -> String? {
+        let folder = lab.homeURL.appendingPathComponent("traces")
+        let url = folder.appendingPathComponent("demo-\(file.run.strategy.rawValue).jsonl")
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try Data((try file.lines().joined(separator: "\n") + "\n").utf8).write(to: url, options: .atomic)
+            return url.path
+        } catch {
+            return nil
         }
     }
 

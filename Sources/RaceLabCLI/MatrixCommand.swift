@@ -97,13 +97,23 @@ struct MatrixCommand: ParsableCommand {
         defer { for source in interruption { source.cancel() } }
 
         Self.note("Matrix run \(matrixRunId) (\(spec.name)\(quick ? ", quick" : "")): \(plan.runs.count) runs, stored in \(results.path)")
-        try runAll(plan, catalog: spec.catalog, runner: runner, servers: servers, store: results, matrixRunId: matrixRunId, logger: logger)
+        let traces = try runAll(
+            plan,
+            catalog: spec.catalog,
+            trace: spec.trace,
+            runner: runner,
+            servers: servers,
+            store: results,
+            matrixRunId: matrixRunId,
+            logger: logger
+        )
         try results.finishMatrixRun(id: matrixRunId)
 
         guard let record = try results.matrixRun(id: matrixRunId) else {
             throw CLIError(message: "matrix run \(matrixRunId) vanished from the result store at \(results.path)")
         }
-        let report = MatrixReport(record: record)
+        var report = MatrixReport(record: record)
+        report.traces = traces
         // The summary first: a report folder that cannot be written after all never costs it.
         switch format {
         case .table: print(MatrixSummaryTable(cells: report.cells, colour: isatty(STDOUT_FILENO) == 1).render())
@@ -141,7 +151,8 @@ struct MatrixCommand: ParsableCommand {
         return home.appendingPathComponent("reports/\(stem)-\(hash)-\(matrixRunId)-\(name)")
     }
 
-    /// Fires every run of `plan`, storing each as it finishes.
+    /// Fires every run of `plan`, storing each as it finishes; returns the traces of each cell's first
+    /// repetition when `trace` is on.
     ///
     /// Consecutive runs that need the same workers × consumers share one pool of local workers. A run
     /// that fails (the workers died, a server went away for too long) is logged and the matrix goes on
@@ -150,12 +161,14 @@ struct MatrixCommand: ParsableCommand {
     private func runAll(
         _ plan: MatrixPlan,
         catalog: StrategyCatalog,
+        trace: Bool,
         runner: StampedeRunner,
         servers: LabServers,
         store: ResultStore,
         matrixRunId: Int64,
         logger: Logger
-    ) throws {
+    ) throws -> [(label: String, file: TraceFile)] {
+        var traces: [(label: String, file: TraceFile)] = []
         let terminal = isatty(STDERR_FILENO) == 1
         let progressLine = ProgressLine(enabled: terminal)
         var progress = MatrixProgress(total: plan.runs.count)
@@ -184,16 +197,19 @@ struct MatrixCommand: ParsableCommand {
             let line = progress.line(running: index, label: run.label)
             progressLine.update(line)
             let outcome: String
+            let traced = trace && run.repetition == 1 ? RunTrace() : nil
             do {
                 let report = try runner.run(
                     strategy: run.cell.strategy,
                     catalog: catalog,
                     configuration: configuration,
                     plan: stampede,
+                    trace: traced,
                     tick: { pool?.replaceDeadWorkers() },
                     progress: { settled, total in progressLine.update("\(line) · \(settled)/\(total) settled") }
                 )
                 try store.record(matrixRunId: matrixRunId, entry: MatrixRunEntry(cell: run.cell, repetition: run.repetition, report: report))
+                if let traced { traces.append((run.cell.label, traced.file(for: report))) }
                 failuresInARow = 0
                 outcome = Self.describe(report)
                 if report.outcomes.indeterminate > 0 { poolShape = nil }  // the workers may be stuck: start fresh ones
@@ -215,6 +231,7 @@ struct MatrixCommand: ParsableCommand {
                 "run \(index + 1)/\(plan.runs.count) \(run.label): \(outcome) [\(MatrixProgress.clock(-progress.startedAt.timeIntervalSinceNow)) elapsed, ETA \(eta)]"
             )
         }
+        return traces
     }
 
     /// `sold 16/1, oversold 15, 1507 req/s, p99 65.9 ms, 2 invariants broken`.

@@ -14,6 +14,7 @@ struct RaceLabCommand: ParsableCommand {
         subcommands: [
             RunCommand.self, WorkerCommand.self, UpCommand.self, DownCommand.self, PoisonCommand.self, DeadLetterCommand.self, MatrixCommand.self,
             RunsCommand.self, CompareCommand.self, DemoCommand.self, ServeCommand.self, BenchCommand.self, StrategiesCommand.self,
+            ExplainCommand.self,
         ]
     )
 

@@ -61,6 +61,14 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Write every request's history (invoke, ok/fail/info) as JSON lines to this file.")
     var history: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Trace every attempt step by step (reads, lock waits, think, writes, commits) as JSON lines to this file; `racelab explain` tells its story.",
+            discussion: "With several strategies, each gets its own file: the strategy's name goes before the extension (t.jsonl: t.naive.jsonl, …)."
+        )
+    )
+    var trace: String?
+
     var stampede: StampedeConfiguration {
         var configuration = StampedeConfiguration(options: buyers, items, workers, race, quantity, timeout)
         configuration.ratePerSec = rate
@@ -92,6 +100,17 @@ struct RunCommand: ParsableCommand {
         // RACELAB_API_URL stands for --api-url: checked as early, and named.
         if via == .http, let given = givenAPIURL { _ = try Self.apiURL(given.value, source: given.source) }
         if let history, let problem = WritablePath.problemWithFile(history, option: "--history") { throw ValidationError(problem) }
+        if let trace, let problem = WritablePath.problemWithFile(trace, option: "--trace") { throw ValidationError(problem) }
+    }
+
+    /// Where `strategy`'s trace goes: `--trace` itself, or with several strategies the strategy's name before its extension.
+    static func tracePath(_ path: String, strategy: StrategyName, several: Bool) -> String {
+        guard several else { return path }
+        let url = URL(fileURLWithPath: path)
+        let ext = url.pathExtension
+        let stem = ext.isEmpty ? url.lastPathComponent : String(url.lastPathComponent.dropLast(ext.count + 1))
+        let name = stem + "." + strategy.rawValue + (ext.isEmpty ? "" : "." + ext)
+        return url.deletingLastPathComponent().appendingPathComponent(name).path
     }
 
     /// The API to send through with `--via http`: `--api-url`, else `RACELAB_API_URL`, with where it came from.
@@ -165,15 +184,18 @@ struct RunCommand: ParsableCommand {
             }
         }
         var reports: [RunReport] = []
+        var traces: [(path: String, file: TraceFile)] = []
         for strategy in strategies {
             let started = Date()
             kills.removeAll()
+            let traced = trace.map { _ in RunTrace() }
             var report = try runner.run(
                 strategy: strategy,
                 configuration: configuration,
                 plan: plan,
                 transport: transport,
                 history: recorder,
+                trace: traced,
                 tick: tick
             ) {
                 settled,
@@ -182,6 +204,9 @@ struct RunCommand: ParsableCommand {
             progress.clear()
             if chaosPlan != nil { report.workerKillsSec = kills.map { ($0.timeIntervalSince(started) * 1000).rounded() / 1000 } }
             reports.append(report)
+            if let trace, let traced {
+                traces.append((Self.tracePath(trace, strategy: strategy.name, several: strategies.count > 1), traced.file(for: report)))
+            }
         }
         switch format {
         case .table:
@@ -198,6 +223,13 @@ struct RunCommand: ParsableCommand {
                 try recorder.write(to: URL(fileURLWithPath: history))
             } catch {
                 throw CLIError(message: "--history: cannot write \(history): \(fileErrorCause(error)); the report above is complete")
+            }
+        }
+        for (path, file) in traces {
+            do {
+                try Data((try file.lines().joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            } catch {
+                throw CLIError(message: "--trace: cannot write \(path): \(fileErrorCause(error)); the report above is complete")
             }
         }
         let unfinished = reports.filter { $0.outcomes.indeterminate > 0 }

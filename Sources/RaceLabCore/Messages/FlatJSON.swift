@@ -313,6 +313,12 @@ extension PurchaseRequest {
             isolation = level
         default: return nil
         }
+        let trace: Bool
+        switch object["trace"] {
+        case nil: trace = false
+        case .bool(let flag): trace = flag
+        default: return nil
+        }
         var strategyVersion: String?
         switch object["strategyVersion"] {
         case nil: break
@@ -332,7 +338,8 @@ extension PurchaseRequest {
             publishedAt: publishedAt,
             gated: gated,
             isolation: isolation,
-            strategyVersion: strategyVersion
+            strategyVersion: strategyVersion,
+            trace: trace
         )
     }
 
@@ -351,6 +358,7 @@ extension PurchaseRequest {
         writer.field("strategy", strategy.rawValue)
         if let strategyVersion { writer.field("strategyVersion", strategyVersion) }
         writer.field("thinkMs", thinkMs)
+        if trace { writer.field("trace", true) }
         writer.endObject()
         return writer.bytes
     }

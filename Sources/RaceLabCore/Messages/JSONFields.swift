@@ -140,7 +140,8 @@ extension PurchaseRequest {
             publishedAt: try fields.unsigned("publishedAt", default: 0),
             gated: try fields.bool("gated", default: false),
             isolation: isolation,
-            strategyVersion: strategyVersion
+            strategyVersion: strategyVersion,
+            trace: try fields.bool("trace", default: false)
         )
     }
 }

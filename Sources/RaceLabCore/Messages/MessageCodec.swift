@@ -17,12 +17,13 @@ public struct MessageCodec {
     /// JSON bytes of any message (requests and outcomes, the hot path, without `JSONEncoder`).
     public func encode<T: Encodable>(_ message: T) throws -> [UInt8] {
         if let request = message as? PurchaseRequest { return request.flatJSON }
-        if let outcome = message as? OutcomeMessage {
+        if let outcome = message as? OutcomeMessage, outcome.trace == nil {
             var writer = FlatJSONWriter()
             outcome.write(to: &writer)
             return writer.bytes
         }
-        if let outcomes = message as? [OutcomeMessage] { return OutcomeMessage.flatJSON(outcomes) }
+        // Traces are nested: the general encoder writes them (a traced run pays for it; others do not).
+        if let outcomes = message as? [OutcomeMessage], outcomes.allSatisfy({ $0.trace == nil }) { return OutcomeMessage.flatJSON(outcomes) }
         return Array(try encoder.encode(message))
     }
 

@@ -21,9 +21,11 @@ public struct OutcomeMessage: Codable, Sendable, Equatable {
     public var finishedAt: UInt64
     /// The error, for `failed` outcomes.
     public var error: String?
+    /// Every attempt step by step, when the request asked for a trace.
+    public var trace: [AttemptTrace]?
 
     private enum CodingKeys: String, CodingKey {
-        case requestId, runId, itemId, strategy, outcome, retries, aborts, worker, finishedAt, error
+        case requestId, runId, itemId, strategy, outcome, retries, aborts, worker, finishedAt, error, trace
     }
 
     public init(from decoder: any Decoder) throws {
@@ -38,6 +40,7 @@ public struct OutcomeMessage: Codable, Sendable, Equatable {
         worker = try container.decode(String.self, forKey: .worker)
         finishedAt = try container.decode(UInt64.self, forKey: .finishedAt)
         error = try container.decodeIfPresent(String.self, forKey: .error)
+        trace = try container.decodeIfPresent([AttemptTrace].self, forKey: .trace)
     }
 
     public init(
@@ -50,7 +53,8 @@ public struct OutcomeMessage: Codable, Sendable, Equatable {
         aborts: Int = 0,
         worker: String,
         finishedAt: UInt64,
-        error: String? = nil
+        error: String? = nil,
+        trace: [AttemptTrace]? = nil
     ) {
         self.requestId = requestId
         self.runId = runId
@@ -62,6 +66,7 @@ public struct OutcomeMessage: Codable, Sendable, Equatable {
         self.worker = worker
         self.finishedAt = finishedAt
         self.error = error
+        self.trace = trace
     }
 }
 

@@ -23,6 +23,18 @@ public struct PurchaseRequest: Codable, Sendable, Equatable {
     /// For a strategy written as a file: the version of its definition in the registry, so the worker runs
     /// exactly what the harness registered. nil for the built-ins (and: the latest registered).
     public var strategyVersion: String?
+    /// When true, the worker records every attempt step by step and sends the steps with the outcome
+    /// (`racelab run --trace`). Absent from the JSON when false.
+    public var trace: Bool {
+        get { tracing ?? false }
+        set { tracing = newValue ? true : nil }
+    }
+    private var tracing: Bool?
+
+    private enum CodingKeys: String, CodingKey {
+        case requestId, runId, itemId, buyerId, quantity, strategy, thinkMs, publishedAt, gated, isolation, strategyVersion
+        case tracing = "trace"
+    }
 
     public init(
         requestId: UUID = UUID(),
@@ -35,7 +47,8 @@ public struct PurchaseRequest: Codable, Sendable, Equatable {
         publishedAt: UInt64 = 0,
         gated: Bool = false,
         isolation: IsolationLevel? = nil,
-        strategyVersion: String? = nil
+        strategyVersion: String? = nil,
+        trace: Bool = false
     ) {
         self.requestId = requestId
         self.runId = runId
@@ -48,5 +61,6 @@ public struct PurchaseRequest: Codable, Sendable, Equatable {
         self.gated = gated
         self.isolation = isolation
         self.strategyVersion = strategyVersion
+        self.tracing = trace ? true : nil
     }
 }

@@ -9,7 +9,7 @@ extension ExperimentSpec {
     /// The top-level fields of the format.
     static let fields = [
         "name", "description", "strategies", "strategyFiles", "buyers", "stock", "items", "workers", "consumers", "thinkMs", "isolation",
-        "repetitions", "seed", "quick",
+        "repetitions", "seed", "trace", "quick",
     ]
     /// The fields a `quick:` section may override.
     static let quickFields = ["strategies", "buyers", "stock", "items", "workers", "consumers", "thinkMs", "isolation", "repetitions"]
@@ -79,6 +79,7 @@ extension ExperimentSpec {
             guard seed >= 0 else { throw SpecError(file: file, field: "seed", problem: "must not be negative (got \(seed))") }
             spec.seed = UInt64(seed)
         }
+        if let node = values["trace"] { spec.trace = try reader.bool(node, path: "trace") }
         if let node = values["quick"] {
             guard case .mapping(let quickMapping) = node else {
                 throw SpecError(file: file, field: "quick", problem: "expected a mapping of overrides (workers: [1, 4], repetitions: 2)")
@@ -124,6 +125,7 @@ extension ExperimentSpec {
             "repetitions: \(repetitions)",
             "seed: \(seed)",
         ]
+        if trace { lines.append("trace: true") }
         if let quick {
             lines.append("quick:")
             if let value = quick.strategies { lines.append("  strategies: \(strategyList(value))") }

@@ -28,6 +28,9 @@ public struct ExperimentSpec: Sendable, Equatable {
     /// Strategy files (paths as the spec wrote them, relative to the spec's folder) and what they define.
     public var strategyFiles: [String]
     public var userStrategies: [UserStrategy]
+    /// Trace every attempt of each cell's first repetition (`trace: true`): report.html then tells each
+    /// cell's race and draws its timeline, and the traces are kept in the report folder.
+    public var trace = false
     /// Runs of each cell; repetition r uses seed `seed + r − 1`.
     public var repetitions: Int
     public var seed: UInt64

@@ -59,6 +59,18 @@ extension MatrixReport {
             html.append("</tbody></table>")
         }
         html.append("</section>")
+        if !traces.isEmpty {
+            html.append("<section><h2>The race, traced</h2>")
+            html.append(
+                "<p class=\"lede\">Each cell's first run, every attempt traced (traces/ in this folder; racelab explain tells the same story). "
+                    + "One lane per database session; the two buyers of the first lost update are outlined in red.</p>"
+            )
+            for (index, traced) in traces.enumerated() {
+                html.append("<h3>\(index + 1). \(traced.label.htmlEscaped)</h3>")
+                html.append(TracePage.section(trace: traced.file, story: RaceStory(traced.file)))
+            }
+            html.append("</section>")
+        }
         html.append("<section><h2>Spec</h2><pre>\(record.specText.htmlEscaped)</pre></section>")
         html.append("</main></body></html>")
         return html.joined(separator: "\n") + "\n"

@@ -11,6 +11,9 @@ public struct MatrixReport: Sendable {
     public var record: MatrixRunRecord
     /// One summary per cell, in cell order.
     public var cells: [CellSummary]
+    /// Traced runs (a spec with `trace: true`), with the label of their cell: report.html tells their
+    /// race and draws their timelines, and each is kept as `traces/<n>-<strategy>.jsonl`.
+    public var traces: [(label: String, file: TraceFile)] = []
 
     public init(record: MatrixRunRecord) {
         self.record = record
@@ -28,7 +31,15 @@ public struct MatrixReport: Sendable {
             ("runs.csv", Data(csv().utf8)),
             ("runs.json", try json()),
         ]
-        return try files.map { name, data in
+        var traceFiles: [(String, Data)] = []
+        if !traces.isEmpty {
+            try FileManager.default.createDirectory(at: directory.appendingPathComponent("traces"), withIntermediateDirectories: true)
+            for (index, traced) in traces.enumerated() {
+                let lines = try traced.file.lines().joined(separator: "\n") + "\n"
+                traceFiles.append(("traces/\(index + 1)-\(traced.file.run.strategy.rawValue).jsonl", Data(lines.utf8)))
+            }
+        }
+        return try (files + traceFiles).map { name, data in
             let url = directory.appendingPathComponent(name)
             try data.write(to: url, options: .atomic)
             return url

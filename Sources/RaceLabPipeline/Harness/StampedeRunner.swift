@@ -112,6 +112,7 @@ public final class StampedeRunner {
         plan: StampedePlan,
         transport: StampedeTransport = .queue,
         history: RunHistory? = nil,
+        trace: RunTrace? = nil,
         tick: () -> Void = {},
         progress: (Int, Int) -> Void = { _, _ in }
     ) throws -> RunReport {
@@ -124,6 +125,7 @@ public final class StampedeRunner {
             plan: plan,
             transport: transport,
             history: history,
+            trace: trace,
             tick: tick,
             progress: progress
         )
@@ -140,6 +142,7 @@ public final class StampedeRunner {
     ///   - transport: publish straight to the queue, or send every request through a `racelab serve` API
     ///     (`POST /purchases`, 32 in flight), so the API's cost shows in the numbers.
     ///   - history: receives every request's invoke and completion, for `--history`.
+    ///   - trace: when given, every request asks its worker for a trace of its attempts, collected here.
     ///   - tick: called every quarter second or so while outcomes are awaited (fault injection, supervision).
     ///   - progress: called as outcomes arrive with (settled, total).
     public func run(
@@ -148,6 +151,7 @@ public final class StampedeRunner {
         plan: StampedePlan,
         transport: StampedeTransport = .queue,
         history: RunHistory? = nil,
+        trace: RunTrace? = nil,
         tick: () -> Void = {},
         progress: (Int, Int) -> Void = { _, _ in }
     ) throws -> RunReport {
@@ -170,7 +174,7 @@ public final class StampedeRunner {
 
         // Request id → the instant its latency counts from (open loop: its intended send time; a
         // stampede: 0, meaning the gate). Twenty-odd bytes a request: the harness stays small.
-        var tally = OutcomeTally(total: plan.buyers.count, history: history)
+        var tally = OutcomeTally(total: plan.buyers.count, history: history, trace: trace)
         tally.pending.reserveCapacity(plan.buyers.count)
         let publishStarted = WallClock.nanoseconds()
         // Open loop (`ratePerSec`, over the queue only): request i is due at start + i/rate whether or
@@ -208,10 +212,12 @@ public final class StampedeRunner {
                     strategy: strategy,
                     configuration: configuration,
                     publishedAt: gated ? WallClock.nanoseconds() : due,
-                    gated: gated
+                    gated: gated,
+                    traced: trace != nil
                 )
                 tally.pending[request.requestId] = due
                 history?.invoked(request)
+                trace?.invoked(request)
                 try publish(
                     request,
                     to: Topology.queue(for: request, delivery: traits.delivery),
@@ -231,10 +237,12 @@ public final class StampedeRunner {
                     strategy: strategy,
                     configuration: configuration,
                     publishedAt: WallClock.nanoseconds(),
-                    gated: true
+                    gated: true,
+                    traced: trace != nil
                 )
                 tally.pending[request.requestId] = 0
                 history?.invoked(request)
+                trace?.invoked(request)
                 requests.append(request)
             }
             try HTTPStampedePublisher(baseURL: baseURL).publish(requests)
@@ -330,7 +338,8 @@ public final class StampedeRunner {
         strategy: any PurchaseStrategy,
         configuration: StampedeConfiguration,
         publishedAt: UInt64,
-        gated: Bool
+        gated: Bool,
+        traced: Bool
     ) -> PurchaseRequest {
         PurchaseRequest(
             runId: runId,
@@ -342,7 +351,8 @@ public final class StampedeRunner {
             publishedAt: publishedAt,
             gated: gated,
             isolation: configuration.isolation(for: strategy),
-            strategyVersion: (strategy as? UserStrategy)?.version
+            strategyVersion: (strategy as? UserStrategy)?.version,
+            trace: traced
         )
     }
 
@@ -471,6 +481,7 @@ public final class StampedeRunner {
 struct OutcomeTally {
     let total: Int
     let history: RunHistory?
+    let trace: RunTrace?
     /// Requests without an outcome yet → the instant their latency counts from (0: the gate).
     var pending: [UUID: UInt64] = [:]
     var counts = OutcomeCounts()
@@ -482,9 +493,10 @@ struct OutcomeTally {
     var lastFinish: UInt64 = 0
     var lastArrival = Date()
 
-    init(total: Int, history: RunHistory?) {
+    init(total: Int, history: RunHistory?, trace: RunTrace? = nil) {
         self.total = total
         self.history = history
+        self.trace = trace
     }
 
     /// Counts an outcome once; duplicates (after a redelivery) and strangers are ignored.
@@ -495,6 +507,7 @@ struct OutcomeTally {
         aborts += outcome.aborts
         if outcome.outcome == .soldOut || outcome.outcome == .gaveUp { turnedAway[outcome.itemId, default: 0] += 1 }
         history?.completed(outcome)
+        trace?.completed(outcome)
         let start = origin == 0 ? gate : origin
         let finished = max(outcome.finishedAt, start)
         lastFinish = max(lastFinish, finished)

@@ -66,6 +66,14 @@ package struct SpecReader {
         return value
     }
 
+    package func bool(_ node: Node, path: String) throws(SpecError) -> Bool {
+        guard case .scalar(let scalar) = node, Node.scalar(scalar).tag.rawValue == Tag.Name.bool.rawValue, let value = Bool.construct(from: scalar)
+        else {
+            throw fail(path, "expected true or false\(Self.got(node))")
+        }
+        return value
+    }
+
     package func string(_ node: Node, path: String) throws(SpecError) -> String {
         guard case .scalar(let scalar) = node, Node.scalar(scalar).tag.rawValue != Tag.Name.null.rawValue else {
             throw fail(path, "expected a string\(Self.got(node))")

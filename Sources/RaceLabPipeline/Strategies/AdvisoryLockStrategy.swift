@@ -34,7 +34,7 @@ public struct AdvisoryLockStrategy: PurchaseStrategy {
         return try db.transaction(isolation: isolation, opening: [.init(Self.lock, [item]), .init(Self.read, [item])]) { opened in
             guard let stock = opened[1].int(0, 0) else { return .rollback(.noSuchItem) }
             guard stock >= request.quantity else { return .rollback(.soldOut) }
-            think(request)
+            think(request, on: db)
             return .commit(.purchased, writes: [.init(Self.write, [item, String(stock - request.quantity)]), OrderSQL.insertStep(request)])
         }
     }

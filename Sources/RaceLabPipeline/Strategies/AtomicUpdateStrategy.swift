@@ -38,7 +38,7 @@ public struct AtomicUpdateStrategy: PurchaseStrategy {
     public init() {}
 
     public func attempt(_ request: PurchaseRequest, isolation: IsolationLevel, on db: PostgresConnection) throws -> PurchaseAttempt {
-        think(request)
+        think(request, on: db)
         let step = PostgresConnection.Step(
             Self.buy,
             [

@@ -76,7 +76,7 @@ public struct BatchedStrategy: PurchaseStrategy {
                 }
             }
             guard !granted.isEmpty else { return .rollback(attempts) }
-            if let slowest = batch.max(by: { $0.request.thinkMs < $1.request.thinkMs }) { think(slowest.request) }
+            if let slowest = batch.max(by: { $0.request.thinkMs < $1.request.thinkMs }) { think(slowest.request, on: db) }
             return .commit(
                 attempts,
                 writes: [

@@ -41,13 +41,13 @@ public struct NaiveStrategy: PurchaseStrategy {
             return try db.transaction(isolation: isolation, opening: [.init(read, [item])]) { opened in
                 guard let stock = opened[0].int(0, 0) else { return .rollback(.noSuchItem) }
                 guard stock >= request.quantity else { return .rollback(.soldOut) }
-                think(request)
+                think(request, on: db)
                 return .commit(.purchased, writes: writes(stock))
             }
         }
         guard let stock = try db.execute(read, [item]).int(0, 0) else { return .noSuchItem }
         guard stock >= request.quantity else { return .soldOut }
-        think(request)
+        think(request, on: db)
         try db.transaction(committing: writes(stock))
         return .purchased
     }

@@ -53,7 +53,7 @@ public struct OptimisticVersionStrategy: PurchaseStrategy {
             return try db.transaction(isolation: isolation, opening: [.init(Self.read, [item])]) { opened in
                 guard let stock = opened[0].int(0, 0), let version = opened[0].int(0, 1) else { return .rollback(.noSuchItem) }
                 guard stock >= request.quantity else { return .rollback(.soldOut) }
-                think(request)
+                think(request, on: db)
                 // A version that moved leaves the transaction with nothing written: committing it is harmless.
                 return .commitChecking(writes: [writeStep(version)]) { $0[0].affectedRows == 1 ? .purchased : .conflict }
             }
@@ -61,7 +61,7 @@ public struct OptimisticVersionStrategy: PurchaseStrategy {
         let row = try db.execute(Self.read, [item])
         guard let stock = row.int(0, 0), let version = row.int(0, 1) else { return .noSuchItem }
         guard stock >= request.quantity else { return .soldOut }
-        think(request)
+        think(request, on: db)
         let bought = try db.execute(writeStep(version).statement, writeStep(version).parameters)
         return bought.affectedRows == 1 ? .purchased : .conflict
     }

@@ -46,7 +46,7 @@ public struct PessimisticLockStrategy: PurchaseStrategy {
             guard let stock = opened[0].int(0, 0) else { return .rollback(.noSuchItem) }
             // Sold out: the transaction ends with a ROLLBACK of nothing, releasing the lock.
             guard stock >= request.quantity else { return .rollback(.soldOut) }
-            think(request)
+            think(request, on: db)
             return .commit(.purchased, writes: [.init(write, [item, String(request.quantity)]), OrderSQL.insertStep(request)])
         }
     }

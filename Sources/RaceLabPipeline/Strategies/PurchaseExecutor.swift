@@ -33,12 +33,15 @@ public struct PurchaseExecutor: Sendable {
         /// How many of those followed a transaction the server aborted (40001, 40P01).
         public var aborts: Int
         public var error: String?
+        /// The attempts step by step, when the request asked for a trace.
+        public var trace: [AttemptTrace]?
 
-        public init(outcome: PurchaseOutcome, retries: Int = 0, aborts: Int = 0, error: String? = nil) {
+        public init(outcome: PurchaseOutcome, retries: Int = 0, aborts: Int = 0, error: String? = nil, trace: [AttemptTrace]? = nil) {
             self.outcome = outcome
             self.retries = retries
             self.aborts = aborts
             self.error = error
+            self.trace = trace
         }
     }
 
@@ -93,23 +96,47 @@ public struct PurchaseExecutor: Sendable {
         redelivered: Bool = false,
         on db: PostgresConnection
     ) throws -> Settlement {
+        guard request.trace else { return try settleUntraced(request, with: strategy, redelivered: redelivered, on: db) }
+        let tracer = AttemptTracer(session: db.backendPID)
+        db.observer = tracer
+        defer { db.observer = nil }
+        var settlement = try settleUntraced(request, with: strategy, redelivered: redelivered, on: db, tracer: tracer)
+        settlement.trace = tracer.attempts
+        return settlement
+    }
+
+    private func settleUntraced(
+        _ request: PurchaseRequest,
+        with strategy: any PurchaseStrategy,
+        redelivered: Bool,
+        on db: PostgresConnection,
+        tracer: AttemptTracer? = nil
+    ) throws -> Settlement {
         if redelivered, try !db.execute(OrderSQL.exists, [request.requestId.uuidString]).rows.isEmpty {
             return Settlement(outcome: .purchased)
         }
-        let settlement = try attempts(request, with: strategy, on: db)
+        let settlement = try attempts(request, with: strategy, on: db, tracer: tracer)
         guard settlement.outcome.mayHaveBoughtElsewhere else { return settlement }
         guard try db.execute(OrderSQL.bought, [request.requestId.uuidString]).scalar == "t" else { return settlement }
         return Settlement(outcome: .purchased, retries: settlement.retries, aborts: settlement.aborts)
     }
 
     /// The strategy's attempts at `request`, with retries, to the first final answer.
-    private func attempts(_ request: PurchaseRequest, with strategy: any PurchaseStrategy, on db: PostgresConnection) throws -> Settlement {
+    private func attempts(
+        _ request: PurchaseRequest,
+        with strategy: any PurchaseStrategy,
+        on db: PostgresConnection,
+        tracer: AttemptTracer?
+    ) throws -> Settlement {
         let isolation = request.isolation ?? strategy.traits.defaultIsolation
         var attempt = 0
         var aborts = 0
         while true {
             do {
-                switch try strategy.attempt(request, isolation: isolation, on: db) {
+                tracer?.begin(attempt: attempt + 1)
+                let result = try strategy.attempt(request, isolation: isolation, on: db)
+                tracer?.end(AttemptTrace.Ending(result))
+                switch result {
                 case .purchased: return Settlement(outcome: .purchased, retries: attempt, aborts: aborts)
                 case .soldOut: return Settlement(outcome: .soldOut, retries: attempt, aborts: aborts)
                 case .noSuchItem:
@@ -117,7 +144,9 @@ public struct PurchaseExecutor: Sendable {
                 case .conflict: break
                 }
             } catch let error as PostgresError {
-                switch Self.classify(error) {
+                let failure = Self.classify(error)
+                tracer?.end(AttemptTrace.Ending(failure), sqlState: error.sqlState)
+                switch failure {
                 case .aborted: aborts += 1
                 case .lockNotAvailable: break
                 case .alreadyPurchased: return Settlement(outcome: .purchased, retries: attempt, aborts: aborts)
@@ -139,8 +168,19 @@ public struct PurchaseExecutor: Sendable {
     public func settle(batch: [BatchEntry], with strategy: any PurchaseStrategy, on db: PostgresConnection) throws -> [Settlement] {
         guard let first = batch.first else { return [] }
         let isolation = first.request.isolation ?? strategy.traits.defaultIsolation
+        let tracer = batch.contains(where: \.request.trace) ? AttemptTracer(session: db.backendPID, batch: batch.count) : nil
+        if let tracer { db.observer = tracer }
+        defer { db.observer = nil }
         do {
-            let attempts = try strategy.attempt(batch: batch, isolation: isolation, on: db)
+            tracer?.begin(attempt: 1)
+            let attempts: [PurchaseAttempt]
+            do {
+                attempts = try strategy.attempt(batch: batch, isolation: isolation, on: db)
+            } catch let error as PostgresError {
+                tracer?.end(AttemptTrace.Ending(Self.classify(error)), sqlState: error.sqlState)
+                throw error
+            }
+            tracer?.end(attempts.contains(.purchased) ? .purchased : AttemptTrace.Ending(attempts.first ?? .soldOut))
             var settlements = zip(batch, attempts).map { entry, attempt in
                 switch attempt {
                 case .purchased: Settlement(outcome: .purchased)
@@ -157,9 +197,18 @@ public struct PurchaseExecutor: Sendable {
                     settlements[index] = Settlement(outcome: .purchased)
                 }
             }
+            if let tracer {
+                for index in settlements.indices where batch[index].request.trace { settlements[index].trace = tracer.attempts }
+            }
             return settlements
         } catch let error as PostgresError where Self.classify(error) != .connectionLost {
-            return try batch.map { try settle($0.request, with: strategy, redelivered: $0.redelivered, on: db) }
+            db.observer = nil
+            return try batch.map { entry in
+                var settlement = try settle(entry.request, with: strategy, redelivered: entry.redelivered, on: db)
+                // The batch's failed attempt first, then the request's own.
+                if let tracer, entry.request.trace { settlement.trace = tracer.attempts + (settlement.trace ?? []) }
+                return settlement
+            }
         }
     }
 }

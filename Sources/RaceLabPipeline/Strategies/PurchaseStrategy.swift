@@ -111,8 +111,3 @@ enum OrderSQL {
         try db.execute(itemExists, [String(request.itemId)]).rows.isEmpty ? .noSuchItem : .soldOut
     }
 }
-
-/// Holds the worker thread for the request's think time: the window between read and write.
-func think(_ request: PurchaseRequest) {
-    if request.thinkMs > 0 { usleep(UInt32(min(request.thinkMs, 60_000)) * 1000) }
-}

@@ -52,7 +52,7 @@ public struct SkipLockedStrategy: PurchaseStrategy {
         let claim = PostgresConnection.Step(Self.claim, [String(request.itemId), String(request.quantity), request.requestId.uuidString])
         let claimed = try db.transaction(isolation: isolation, opening: [claim]) { opened -> PostgresConnection.TransactionEnd<Bool> in
             guard opened[0].rows.count == request.quantity else { return .rollback(false) }
-            think(request)
+            think(request, on: db)
             return .commit(true, writes: [OrderSQL.insertStep(request)])
         }
         return claimed ? .purchased : try OrderSQL.turnedAway(request, on: db)

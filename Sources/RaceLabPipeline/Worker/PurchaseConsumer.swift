@@ -225,7 +225,8 @@ private struct ConsumerSession {
             aborts: settlement.aborts,
             worker: worker,
             finishedAt: WallClock.nanoseconds(),
-            error: settlement.error
+            error: settlement.error,
+            trace: settlement.trace
         )
     }
 

@@ -69,7 +69,7 @@ public struct UserStrategy: PurchaseStrategy, Equatable {
             for (index, step) in steps.enumerated() {
                 switch step {
                 case .think:
-                    think(request)
+                    think(request, on: db)
                 case .sql(let sql):
                     let parameters = sql.compiled.parameters.map { values[$0] ?? nil }
                     pending.append(.init(sql.statement, parameters))

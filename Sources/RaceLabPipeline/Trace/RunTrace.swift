@@ -1,0 +1,55 @@
+import Foundation
+import RaceLabCore
+
+/// Collects a traced run's attempts as the outcomes arrive (`racelab run --trace`): the requests go out
+/// with `trace: true`, each outcome comes back with its attempts step by step.
+///
+/// Kept in memory during the run and turned into a ``TraceFile`` at the end; used from the harness
+/// thread only.
+public final class RunTrace {
+    private var buyers: [UUID: Int64] = [:]
+    private(set) var attempts: [TraceFile.Attempt] = []
+
+    public init() {}
+
+    func invoked(_ request: PurchaseRequest) {
+        buyers[request.requestId] = request.buyerId
+    }
+
+    func completed(_ outcome: OutcomeMessage) {
+        guard let buyer = buyers[outcome.requestId], let trace = outcome.trace else { return }
+        for attempt in trace {
+            attempts.append(
+                TraceFile.Attempt(
+                    requestId: outcome.requestId,
+                    buyerId: buyer,
+                    itemId: outcome.itemId,
+                    outcome: outcome.outcome,
+                    worker: outcome.worker,
+                    trace: attempt
+                )
+            )
+        }
+    }
+
+    /// The trace of the run `report` describes.
+    public func file(for report: RunReport) -> TraceFile {
+        TraceFile(
+            run: TraceFile.Run(
+                runId: report.runId,
+                strategy: report.strategy,
+                isolation: report.isolation,
+                buyers: report.buyers,
+                items: report.items,
+                stock: report.stock,
+                quantity: report.quantity,
+                workers: report.workers,
+                consumersPerWorker: report.consumersPerWorker,
+                thinkMs: report.thinkMs,
+                sold: Dictionary(uniqueKeysWithValues: report.perItem.map { (String($0.itemId), $0.sold) }),
+                oversold: report.oversold
+            ),
+            attempts: attempts
+        )
+    }
+}
