@@ -60,7 +60,7 @@ extension MatrixReport {
         }
         html.append("</section>")
         if !traces.isEmpty {
-            html.append("<section><h2>The race, traced</h2>")
+            html.append("<section id=\"race\"><h2>The race, traced</h2>")
             html.append(
                 "<p class=\"lede\">Each cell's first run, every attempt traced (traces/ in this folder; racelab explain tells the same story). "
                     + "One lane per database session; the two buyers of the first lost update are outlined in red.</p>"

@@ -170,6 +170,9 @@ public struct TimelineSVG {
             svg.append("<text x=\"\(n(x + 18))\" y=\"\(n(legendTop + 9))\">\(name.htmlEscaped)</text>")
             x += 26 + Double(name.count) * 6.2
         }
+        svg.append("<rect x=\"\(n(x))\" y=\"\(n(legendTop))\" width=\"14\" height=\"10\" fill=\"none\" stroke=\"#999999\"/>")
+        svg.append("<text x=\"\(n(x + 18))\" y=\"\(n(legendTop + 9))\">attempt (blank: between statements)</text>")
+        x += 26 + 34 * 6.2
         if story.firstCollision != nil {
             svg.append(
                 "<rect x=\"\(n(x))\" y=\"\(n(legendTop - 1))\" width=\"14\" height=\"12\" fill=\"none\" stroke=\"#d62728\" stroke-width=\"2.5\"/>"
