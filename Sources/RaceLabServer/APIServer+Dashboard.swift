@@ -3,7 +3,7 @@ import Hummingbird
 import RaceLabCore
 import RaceLabPipeline
 
-/// `GET /` (the live dashboard), `GET /stats` and `POST /stampedes`.
+/// `GET /` (the live dashboard), `GET /stats`, `POST /stampedes` and `GET /stampedes/last/story`.
 extension APIServer {
     /// How many buyers one demo stampede may fire.
     static let stampedeBuyers: ClosedRange<Int64> = 1...10_000
@@ -17,10 +17,12 @@ extension APIServer {
             // dumping the DOM at load sees them); without the database the page fetches them later.
             let initial = (try? await self.stats()).flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
             let catalog = (try? await self.strategies.refresh()) ?? self.strategies.catalog
+            let race = (try? self.lastStampedeStory()).map { ($0.story.lines, $0.svg) }
             let html = DashboardPage.html(
                 initialStats: initial.map { String(decoding: $0, as: UTF8.self) } ?? "null",
                 strategies: catalog.names,
-                tokenRequired: self.access.token != nil
+                tokenRequired: self.access.token != nil,
+                race: race
             )
             return Response(
                 status: .ok,
@@ -30,6 +32,67 @@ extension APIServer {
         }
         router.get("/stats") { _, _ in try jsonResponse(try await self.stats()) }
         router.post("/stampedes") { request, _ in try await self.fireStampede(request) }
+        router.get("/stampedes/last/story") { _, _ in
+            let told = try self.lastStampedeStory()
+            return try jsonResponse([
+                "strategy": told.story.strategy.rawValue,
+                "attempts": told.story.attempts,
+                "lines": told.story.lines,
+                "lostUpdates": told.story.lostUpdates,
+                "svg": told.svg,
+            ])
+        }
+    }
+
+    /// How the last demo stampede raced, told from its traced attempts (`racelab explain`'s story and
+    /// timeline): `404` before the first, `409` while some of its purchases have no outcome yet.
+    func lastStampedeStory() throws -> (story: RaceStory, svg: String) {
+        guard let record = ledger.lastStampede(), let first = record.requests.first else {
+            throw ProblemDetails(.notFound, "no demo stampede yet: fire one (POST /stampedes)")
+        }
+        guard record.inFlight == 0 else {
+            var problem = ProblemDetails(.conflict, "the demo stampede is still running: \(record.inFlight) of its purchases have no outcome yet")
+            problem.headers[.retryAfter] = "1"
+            throw problem
+        }
+        let buyers = Dictionary(record.requests.map { ($0.requestId, $0.buyerId) }, uniquingKeysWith: { a, _ in a })
+        var attempts: [TraceFile.Attempt] = []
+        for outcome in record.outcomes {
+            guard let buyer = buyers[outcome.requestId] else { continue }
+            for attempt in outcome.trace ?? [] {
+                attempts.append(
+                    TraceFile.Attempt(
+                        requestId: outcome.requestId,
+                        buyerId: buyer,
+                        itemId: outcome.itemId,
+                        outcome: outcome.outcome,
+                        worker: outcome.worker,
+                        trace: attempt
+                    )
+                )
+            }
+        }
+        // What the outcomes say was sold: the page tells the story of what the workers reported.
+        let sold = record.outcomes.filter { $0.outcome == .purchased }.count * first.quantity
+        let trace = TraceFile(
+            run: TraceFile.Run(
+                runId: first.runId,
+                strategy: first.strategy,
+                isolation: first.isolation ?? .readCommitted,
+                buyers: record.requests.count,
+                items: 1,
+                stock: record.stock,
+                quantity: first.quantity,
+                workers: 0,
+                consumersPerWorker: 0,
+                thinkMs: first.thinkMs,
+                sold: [String(first.itemId): sold],
+                oversold: max(0, sold - record.stock)
+            ),
+            attempts: attempts
+        )
+        let story = RaceStory(trace)
+        return (story, TimelineSVG(trace: trace, story: story).render())
     }
 
     /// Outcome counters and latency percentiles of this server's purchases, what it forwarded for harness
@@ -81,11 +144,12 @@ extension APIServer {
                 publishedAt: WallClock.nanoseconds(),
                 gated: false,
                 isolation: isolation,
-                strategyVersion: (strategy as? UserStrategy)?.version
+                strategyVersion: (strategy as? UserStrategy)?.version,
+                trace: true  // GET /stampedes/last/story tells how it raced
             )
         }
         // Claimed before the reset, so a second stampede cannot reset the item under the first one's buyers.
-        if let running = ledger.beginStampede(purchases) {
+        if let running = ledger.beginStampede(purchases, stock: Int(stock)) {
             var problem = ProblemDetails(
                 .conflict,
                 "a demo stampede is still running: \(running) of its purchases have no outcome yet (it ends when they settle, "

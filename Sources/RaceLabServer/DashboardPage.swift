@@ -20,7 +20,15 @@ import RaceLabPipeline
 enum DashboardPage {
     /// The page with `initialStats` (the `GET /stats` document, or `null`) rendered before the page loads.
     /// Its JSON must escape `/` (JSONSerialization's default), so it cannot end the script element.
-    static func html(initialStats: String, strategies: [StrategyName] = StrategyName.builtIn, tokenRequired: Bool = false) -> String {
+    ///
+    /// - Parameter race: how the last demo stampede raced (`GET /stampedes/last/story`), shown under the
+    ///   grid from the start when it is over; the page fetches it again after each stampede it fires.
+    static func html(
+        initialStats: String,
+        strategies: [StrategyName] = StrategyName.builtIn,
+        tokenRequired: Bool = false,
+        race: (lines: [String], svg: String)? = nil
+    ) -> String {
         let options = strategies.map { name in
             let text = name.rawValue  // names are letters, digits, - _ and . only: nothing to escape
             return name == .pessimistic ? "<option selected>\(text)</option>" : "<option>\(text)</option>"
@@ -32,6 +40,14 @@ enum DashboardPage {
         return template.replacingOccurrences(of: "/*INITIAL_STATS*/null", with: initialStats)
             .replacingOccurrences(of: "<!--STRATEGY_OPTIONS-->", with: options.joined())
             .replacingOccurrences(of: "<!--TOKEN_FIELD-->", with: tokenField)
+            .replacingOccurrences(
+                of: "<section id=\"race\" style=\"margin-top:1rem;grid-column:1/-1\" hidden>",
+                with: race == nil
+                    ? "<section id=\"race\" style=\"margin-top:1rem;grid-column:1/-1\" hidden>"
+                    : "<section id=\"race\" style=\"margin-top:1rem;grid-column:1/-1\">"
+            )
+            .replacingOccurrences(of: "<!--RACE_LINES-->", with: race.map { $0.lines.map { "<p>\($0.htmlEscaped)</p>" }.joined() } ?? "")
+            .replacingOccurrences(of: "<!--RACE_TIMELINE-->", with: race?.svg ?? "")
     }
 
     static let template = #"""
@@ -133,6 +149,11 @@ enum DashboardPage {
               <ul id="feed"><li class="empty">none yet</li></ul>
             </section>
           </div>
+          <section id="race" style="margin-top:1rem;grid-column:1/-1" hidden>
+            <h2>How the last stampede raced</h2>
+            <div id="race-lines"><!--RACE_LINES--></div>
+            <div id="race-timeline" style="overflow-x:auto"><!--RACE_TIMELINE--></div>
+          </section>
         </main>
         <script>
         const outcomes = [['purchased', 'purchased'], ['soldOut', 'sold out'], ['gaveUp', 'gave up'], ['failed', 'failed'], ['deadLettered', 'dead-lettered'], ['pending', 'pending'], ['unknown', 'unknown']];
@@ -232,9 +253,21 @@ enum DashboardPage {
           e.preventDefault();
           const body = { strategy: $('s-strategy').value, buyers: num('s-buyers'), stock: num('s-stock'), itemId: num('s-item'), thinkMs: num('s-think') };
           say('firing ' + body.buyers + ' ' + body.strategy + ' buyers at item ' + body.itemId + '…');
-          try { const r = await post('/stampedes', body); say('fired ' + r.count + ' ' + body.strategy + ' buyers at item ' + r.itemId); refresh(); }
+          try { const r = await post('/stampedes', body); say('fired ' + r.count + ' ' + body.strategy + ' buyers at item ' + r.itemId); refresh(); showRace(); }
           catch (error) { say(String(error.message || error), true); }
         });
+        // Once every purchase of the stampede has its outcome, the story of its traced attempts and their timeline.
+        async function showRace(tries = 240) {
+          const response = await fetch('/stampedes/last/story').catch(() => null);
+          if (response && response.status === 409 && tries > 0) { setTimeout(() => showRace(tries - 1), 500); return; }
+          if (!response || !response.ok) return;
+          const story = await response.json();
+          const lines = $('race-lines');
+          lines.innerHTML = '';
+          for (const line of story.lines) { const p = document.createElement('p'); p.textContent = line; lines.append(p); }
+          $('race-timeline').innerHTML = story.svg;  // drawn by the server, every text in it escaped
+          $('race').hidden = false;
+        }
         $('reset').addEventListener('submit', async e => {
           e.preventDefault();
           try { const r = await post('/items/' + num('r-item') + '/reset', { stock: num('r-stock') }); say('item ' + r.id + ' reset to stock ' + r.stock); refresh(); }

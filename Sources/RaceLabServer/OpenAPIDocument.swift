@@ -214,6 +214,34 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/stampedes/last/story": {
+              "get": {
+                "summary": "How the last demo stampede raced",
+                "description": "Told from the attempts the workers traced (a demo stampede's purchases ask for a trace): the first lost update step by step, the lock queue, the conflicts (racelab explain's story), and the swimlane timeline as SVG. 404 before the first stampede; 409 while some of its purchases have no outcome yet.",
+                "responses": {
+                  "200": {
+                    "description": "The story",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "object",
+                          "required": ["strategy", "attempts", "lines", "lostUpdates", "svg"],
+                          "properties": {
+                            "strategy": {"$ref": "#/components/schemas/Strategy"},
+                            "attempts": {"type": "integer", "minimum": 0},
+                            "lines": {"type": "array", "items": {"type": "string"}},
+                            "lostUpdates": {"type": "integer", "minimum": 0},
+                            "svg": {"type": "string", "description": "a self-contained SVG timeline, one lane per database session"}
+                          }
+                        }
+                      }
+                    }
+                  },
+                  "404": {"$ref": "#/components/responses/Problem"},
+                  "409": {"$ref": "#/components/responses/Problem"}
+                }
+              }
+            },
             "/stampedes": {
               "post": {
                 "summary": "Fire a demo stampede",

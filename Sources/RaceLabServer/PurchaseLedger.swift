@@ -111,6 +111,8 @@ final class PurchaseLedger: Sendable {
         /// Purchases remembered of each harness run.
         var harnessRuns: [UUID: Int] = [:]
         var stampede: [UUID] = []
+        /// The stock the last demo stampede reset its item to.
+        var stampedeStock = 0
         var metrics = PurchaseMetrics()
         var subscribers: [UUID: AsyncStream<ServerEvent>.Continuation] = [:]
         var closed = false
@@ -221,14 +223,40 @@ final class PurchaseLedger: Sendable {
     /// Records a demo stampede's requests, all about to be published, unless the previous stampede is still
     /// in flight (some of its purchases neither settled nor past their deadline).
     /// - Returns: nil when recorded; else how many of the running stampede's purchases are still in flight.
-    func beginStampede(_ requests: [PurchaseRequest], now: ContinuousClock.Instant = .now) -> Int? {
+    func beginStampede(_ requests: [PurchaseRequest], stock: Int = 0, now: ContinuousClock.Instant = .now) -> Int? {
         state.withLock { state in
             expire(&state, now: now)
             let running = state.stampede.count(where: { state.entries[$0]?.status.isInFlight == true })
             guard running == 0 else { return running }
             for request in requests { insert(&state, Entry(request: request, status: .publishing, sequence: 0)) }
             state.stampede = requests.map(\.requestId)
+            state.stampedeStock = stock
             return nil
+        }
+    }
+
+    /// The last demo stampede as far as the server remembers it: its requests, the outcomes that came
+    /// back (with their traced attempts), how many are still in flight, and the stock it started from.
+    struct StampedeRecord: Sendable {
+        var requests: [PurchaseRequest]
+        var outcomes: [OutcomeMessage]
+        var inFlight: Int
+        var stock: Int
+    }
+
+    /// nil before the first demo stampede.
+    func lastStampede(now: ContinuousClock.Instant = .now) -> StampedeRecord? {
+        state.withLock { state in
+            expire(&state, now: now)
+            guard !state.stampede.isEmpty else { return nil }
+            var record = StampedeRecord(requests: [], outcomes: [], inFlight: 0, stock: state.stampedeStock)
+            for id in state.stampede {
+                guard let entry = state.entries[id] else { continue }
+                record.requests.append(entry.request)
+                if case .settled(let outcome) = entry.status { record.outcomes.append(outcome) }
+                if entry.status.isInFlight { record.inFlight += 1 }
+            }
+            return record
         }
     }
 

@@ -209,7 +209,7 @@ struct APIServerTests {
         let expected: [String: Set<String>] = [
             "/purchases": ["post"], "/purchases/{id}": ["get"], "/items": ["get"], "/items/{id}": ["get"],
             "/items/{id}/reset": ["post"], "/events": ["get"], "/metrics": ["get"], "/openapi.json": ["get"], "/docs": ["get"],
-            "/": ["get"], "/stats": ["get"], "/stampedes": ["post"], "/strategies": ["get"],
+            "/": ["get"], "/stats": ["get"], "/stampedes": ["post"], "/stampedes/last/story": ["get"], "/strategies": ["get"],
         ]
         #expect(Set(paths.keys) == Set(expected.keys))
         for (path, methods) in expected { #expect(Set(paths[path]?.keys.map { $0 } ?? []) == methods, "\(path)") }

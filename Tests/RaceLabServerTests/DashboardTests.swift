@@ -20,7 +20,7 @@ struct DashboardTests {
     static let itemId = 9100
 
     @Test func dashboardShowsTheStampedesStockSoldAndOutcomesLikeTheDatabase() async throws {
-        let (dom, item, purchased) = try await withLiveAPI(setup: .live) { client in
+        let (dom, item, purchased, storyText) = try await withLiveAPI(setup: .live) { client in
             let port = try #require(client.port)
             var item: [String: Any] = [:]
             var purchased = 0
@@ -28,9 +28,24 @@ struct DashboardTests {
                 (item, purchased) = try await Self.stampede(client)
                 if "\(item["stock"] ?? "")" == "0" && "\(item["sold"] ?? "")" == "1" { break }
             }
+            let story = try await client.send(.get, "/stampedes/last/story")
+            #expect(story.status == .ok)
             let dom = try await Chromium.dumpDOM(of: "http://127.0.0.1:\(port)/")
-            return (dom, item.mapValues { "\($0)" }, purchased)
+            return (dom, item.mapValues { "\($0)" }, purchased, String(buffer: story.body))
         }
+        let story = try #require(try JSONSerialization.jsonObject(with: Data(storyText.utf8)) as? [String: Any])
+        // How it raced, told from the 100 traced attempts (each buyer's, retries aside) and drawn.
+        #expect(story["strategy"] as? String == "pessimistic")
+        #expect((story["attempts"] as? Int ?? 0) >= 100)
+        #expect(story["lostUpdates"] as? Int == 0)
+        let lines = try #require(story["lines"] as? [String])
+        #expect(lines.contains { $0.hasPrefix("Lock queue:") || $0.hasPrefix("Locks: 100 granted") }, "\(lines)")
+        #expect((story["svg"] as? String)?.hasPrefix("<svg class=\"timeline\"") == true)
+        // The page shows the same story and timeline.
+        let race = try #require(Self.element(in: dom, containing: #"id="race""#), "no race section in the page")
+        #expect(!race.contains("hidden"), "\(race)")
+        #expect(dom.contains("class=\"timeline\""))
+        #expect(dom.contains(lines[0].replacingOccurrences(of: "'", with: "&#39;")) || dom.contains(lines[0]))
         #expect(item["stock"] == "0")
         #expect(item["sold"] == "1")
         let row = try #require(Self.element(in: dom, containing: #"data-item="\#(Self.itemId)""#), "no row for item \(Self.itemId) in the page")

@@ -2,7 +2,6 @@ import Foundation
 import Testing
 
 @testable import RaceLabCore
-@testable import RaceLabExperiments
 @testable import RaceLabPipeline
 
 /// The story and the timeline from hand-made traces: what they say follows the data.

@@ -4,55 +4,57 @@ import Postgres
 /// A JSON object read field by field, so that every rejection names the field and says what is wrong
 /// with it — which `JSONDecoder` cannot do for, say, an integer too large for 64 bits.
 struct JSONFields {
-    private let object: [String: Any]
+    private let object: JSONObject
 
     /// Parses `bytes` as one JSON object.
     init(_ bytes: [UInt8]) throws(MessageDecodingError) {
-        guard String(validating: bytes, as: UTF8.self) != nil else { throw MessageDecodingError(reason: "not UTF-8") }
-        let value: Any
         do {
-            value = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
+            object = try JSONObject(parsing: bytes)
         } catch {
-            throw MessageDecodingError(reason: "not valid JSON")
+            switch error {
+            case .notUTF8: throw MessageDecodingError(reason: "not UTF-8")
+            case .notJSON: throw MessageDecodingError(reason: "not valid JSON")
+            case .notAnObject: throw MessageDecodingError(reason: "not a JSON object")
+            }
         }
-        guard let object = value as? [String: Any] else { throw MessageDecodingError(reason: "not a JSON object") }
-        self.object = object
     }
 
-    func integer(_ key: String, default fallback: Int64? = nil) throws(MessageDecodingError) -> Int64 {
-        guard let value = object[key], !(value is NSNull) else {
+    /// The field's value read by `read`; absent or `null`: `fallback`, or "missing field" without one.
+    private func field<T>(
+        _ key: String,
+        default fallback: T? = nil,
+        _ read: (Any) -> Result<T, JSONObject.Mismatch>
+    ) throws(MessageDecodingError) -> T {
+        guard !object.isAbsentOrNull(key), let value = object[key] else {
             if let fallback { return fallback }
             throw MessageDecodingError(reason: "missing field \(key)")
         }
-        guard !Self.isBoolean(value), let number = value as? NSNumber else {
-            throw MessageDecodingError(reason: "field \(key): expected an integer, got \(Self.kind(of: value))")
+        switch read(value) {
+        case .success(let read): return read
+        case .failure(let mismatch): throw MessageDecodingError(reason: "field \(key): \(mismatch.detail)")
         }
-        guard let integer = Int64(number.stringValue) else {
-            throw MessageDecodingError(reason: "field \(key): \(number.stringValue) is not a 64-bit integer")
-        }
-        return integer
+    }
+
+    func integer(_ key: String, default fallback: Int64? = nil) throws(MessageDecodingError) -> Int64 {
+        try field(key, default: fallback, JSONObject.integer)
     }
 
     func unsigned(_ key: String, default fallback: UInt64) throws(MessageDecodingError) -> UInt64 {
-        guard let value = object[key], !(value is NSNull) else { return fallback }
-        guard !Self.isBoolean(value), let number = value as? NSNumber, let integer = UInt64(number.stringValue) else {
-            throw MessageDecodingError(reason: "field \(key): expected a non-negative integer")
+        try field(key, default: fallback) { value in
+            guard case .success(let integer) = JSONObject.integer(value), let unsigned = UInt64(exactly: integer) else {
+                return .failure(JSONObject.Mismatch("expected a non-negative integer"))
+            }
+            return .success(unsigned)
         }
-        return integer
     }
 
     func string(_ key: String) throws(MessageDecodingError) -> String {
-        guard let value = object[key], !(value is NSNull) else { throw MessageDecodingError(reason: "missing field \(key)") }
-        guard let string = value as? String else {
-            throw MessageDecodingError(reason: "field \(key): expected a string, got \(Self.kind(of: value))")
-        }
-        return string
+        try field(key, JSONObject.string)
     }
 
     /// The field's string, or nil when it is absent or null.
     func optionalString(_ key: String) throws(MessageDecodingError) -> String? {
-        guard let value = object[key], !(value is NSNull) else { return nil }
-        return try string(key)
+        object.isAbsentOrNull(key) ? nil : try string(key)
     }
 
     func uuid(_ key: String) throws(MessageDecodingError) -> UUID {
@@ -62,30 +64,7 @@ struct JSONFields {
     }
 
     func bool(_ key: String, default fallback: Bool) throws(MessageDecodingError) -> Bool {
-        guard let value = object[key], !(value is NSNull) else { return fallback }
-        guard Self.isBoolean(value), let flag = value as? Bool else {
-            throw MessageDecodingError(reason: "field \(key): expected true or false, got \(Self.kind(of: value))")
-        }
-        return flag
-    }
-
-    /// Whether JSONSerialization read `true`/`false` here. (`value is Bool` is also true of the numbers 0 and 1.)
-    private static func isBoolean(_ value: Any) -> Bool {
-        guard let number = value as? NSNumber else { return false }
-        return type(of: number) == type(of: booleanWitness)
-    }
-
-    private static let booleanWitness = NSNumber(value: true)
-
-    private static func kind(of value: Any) -> String {
-        if isBoolean(value) { return "a boolean" }
-        return switch value {
-        case is NSNumber: "a number"
-        case is String: "a string"
-        case is [Any]: "an array"
-        case is [String: Any]: "an object"
-        default: "null"
-        }
+        try field(key, default: fallback, JSONObject.boolean)
     }
 }
 

@@ -65,7 +65,7 @@ extension MatrixReport {
         var nines = 1.0
         while nines < maxNines {
             let percentile = 100 - 100 / pow(10, nines)
-            ticks.append(SVGChart.Tick(position: nines, label: SVGChart.label(percentile)))
+            ticks.append(SVGChart.Tick(position: nines, label: AxisTicks.label(percentile)))
             nines += 1
         }
         ticks.append(SVGChart.Tick(position: maxNines, label: "max"))

@@ -81,7 +81,7 @@ struct SVGChart {
         let plotWidth = width - left - right
         let plotHeight = totalHeight - top - bottom
         let highest = series.flatMap(\.points).map { $0.y + ($0.error ?? 0) }.max() ?? 0
-        let yTicks = Self.niceTicks(upTo: highest)
+        let yTicks = AxisTicks.nice(upTo: highest)
         let yMax = yTicks.last ?? 1
         let span = xDomain.upperBound - xDomain.lowerBound
         func px(_ x: Double) -> Double { left + (x - xDomain.lowerBound) / (span > 0 ? span : 1) * plotWidth }
@@ -103,7 +103,7 @@ struct SVGChart {
             let y = py(tick)
             svg.append("<line x1=\"\(n(left))\" y1=\"\(n(y))\" x2=\"\(n(left + plotWidth))\" y2=\"\(n(y))\" stroke=\"#e3e3e3\"/>")
             svg.append("<line x1=\"\(n(left - 5))\" y1=\"\(n(y))\" x2=\"\(n(left))\" y2=\"\(n(y))\" stroke=\"#333\"/>")
-            svg.append("<text x=\"\(n(left - 8))\" y=\"\(n(y + 4))\" text-anchor=\"end\">\(Self.label(tick).htmlEscaped)</text>")
+            svg.append("<text x=\"\(n(left - 8))\" y=\"\(n(y + 4))\" text-anchor=\"end\">\(AxisTicks.label(tick).htmlEscaped)</text>")
         }
         // X ticks.
         for tick in xTicks {
@@ -164,7 +164,7 @@ struct SVGChart {
                 let base = py(0)
                 svg.append(
                     "<rect x=\"\(n(x + 1))\" y=\"\(n(y))\" width=\"\(n(max(1, barWidth - 2)))\" height=\"\(n(max(0, base - y)))\" "
-                        + "fill=\"\(series.colour)\" fill-opacity=\"\(n(series.opacity))\"><title>\(series.name.htmlEscaped): \(Self.label(point.y))</title></rect>"
+                        + "fill=\"\(series.colour)\" fill-opacity=\"\(n(series.opacity))\"><title>\(series.name.htmlEscaped): \(AxisTicks.label(point.y))</title></rect>"
                 )
                 let centre = x + barWidth / 2
                 var labelY = y - 4
@@ -173,7 +173,7 @@ struct SVGChart {
                     labelY = py(point.y + error) - 4
                 }
                 svg.append(
-                    "<text x=\"\(n(centre))\" y=\"\(n(labelY))\" text-anchor=\"middle\" font-size=\"11\">\(Self.label(point.y).htmlEscaped)</text>"
+                    "<text x=\"\(n(centre))\" y=\"\(n(labelY))\" text-anchor=\"middle\" font-size=\"11\">\(AxisTicks.label(point.y).htmlEscaped)</text>"
                 )
             }
         }
@@ -199,7 +199,7 @@ struct SVGChart {
                 }
                 svg.append(
                     "<circle cx=\"\(n(px(point.x)))\" cy=\"\(n(py(point.y)))\" r=\"3.5\" fill=\"\(series.colour)\">"
-                        + "<title>\(series.name.htmlEscaped): \(Self.label(point.y))</title></circle>"
+                        + "<title>\(series.name.htmlEscaped): \(AxisTicks.label(point.y))</title></circle>"
                 )
             }
             svg.append("</g>")
@@ -211,25 +211,5 @@ struct SVGChart {
         func n(_ value: Double) -> String { String(format: "%.1f", value) }
         return "<path d=\"M\(n(x - 4)) \(n(low))H\(n(x + 4))M\(n(x)) \(n(low))V\(n(high))M\(n(x - 4)) \(n(high))H\(n(x + 4))\" "
             + "stroke=\"\(colour)\" stroke-width=\"1.3\" fill=\"none\"/>"
-    }
-
-    /// Round tick values from 0 to at least `maximum`: steps of 1, 2, 2.5 or 5 × 10ⁿ, about five of them.
-    static func niceTicks(upTo maximum: Double) -> [Double] {
-        guard maximum > 0, maximum.isFinite else { return [0, 0.25, 0.5, 0.75, 1] }
-        let raw = maximum / 5
-        let magnitude = pow(10, floor(log10(raw)))
-        let step = [1, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
-        let count = Int((maximum / step).rounded(.up))
-        return (0...max(count, 1)).map { Double($0) * step }
-    }
-
-    /// A tick or value label: whole numbers plain, others with up to two decimals.
-    static func label(_ value: Double) -> String {
-        if value == value.rounded() && abs(value) < 1e15 { return String(Int(value)) }
-        if abs(value) >= 100 { return String(format: "%.0f", value) }
-        var text = String(format: abs(value) >= 10 ? "%.1f" : "%.2f", value)
-        while text.hasSuffix("0") { text.removeLast() }
-        if text.hasSuffix(".") { text.removeLast() }
-        return text
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import RaceLabCore
 
 /// The story of a traced run in plain words (`racelab explain`), derived from what the workers
 /// observed: the first lost update told step by step and how many there were, the lock queue of the

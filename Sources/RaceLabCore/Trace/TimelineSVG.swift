@@ -1,5 +1,4 @@
 import Foundation
-import RaceLabCore
 
 /// The race as swimlanes: one lane per database session over the first part of a traced run, each
 /// attempt's steps drawn where they happened (reads, lock waits, think, writes, commits), the two
@@ -106,10 +105,10 @@ public struct TimelineSVG {
         svg.append("<rect x=\"0\" y=\"0\" width=\"\(n(width))\" height=\"\(n(height))\" fill=\"#ffffff\"/>")
         svg.append("<text x=\"\(n(left))\" y=\"20\" font-size=\"14\" font-weight=\"bold\">\(title.htmlEscaped)</text>")
         // Time axis.
-        for tick in SVGChart.niceTicks(upTo: spanMs) where tick <= spanMs {
+        for tick in AxisTicks.nice(upTo: spanMs) where tick <= spanMs {
             let x = left + tick / spanMs * plotWidth
             svg.append("<line x1=\"\(n(x))\" y1=\"\(n(top))\" x2=\"\(n(x))\" y2=\"\(n(top + plotHeight))\" stroke=\"#eeeeee\"/>")
-            svg.append("<text x=\"\(n(x))\" y=\"\(n(top + plotHeight + 16))\" text-anchor=\"middle\">+\(SVGChart.label(tick).htmlEscaped) ms</text>")
+            svg.append("<text x=\"\(n(x))\" y=\"\(n(top + plotHeight + 16))\" text-anchor=\"middle\">+\(AxisTicks.label(tick).htmlEscaped) ms</text>")
         }
         svg.append(
             "<text x=\"\(n(left + plotWidth / 2))\" y=\"\(n(top + plotHeight + 32))\" text-anchor=\"middle\" font-weight=\"bold\">time since the first attempt (ms)</text>"
