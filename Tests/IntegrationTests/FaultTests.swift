@@ -19,7 +19,10 @@ extension LiveLab {
         ) async throws -> (report: [String: Any], history: [[String: Any]], stderr: String) {
             let historyFile = FileManager.default.temporaryDirectory.appendingPathComponent("racelab-history-\(UUID().uuidString).jsonl")
             defer { try? FileManager.default.removeItem(at: historyFile) }
-            let result = try await CommandLineTests.racelab(["run", "--format", "json", "--history", historyFile.path] + arguments, environment: environment)
+            let result = try await CommandLineTests.racelab(
+                ["run", "--format", "json", "--history", historyFile.path] + arguments,
+                environment: environment
+            )
             #expect(result.status == 0, "\(result.stderr)")
             let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
             let history = try String(contentsOf: historyFile, encoding: .utf8).split(separator: "\n").compactMap {
@@ -114,19 +117,19 @@ extension LiveLab {
             let outcome: Result<(faulted: Bool, report: [String: Any], history: [[String: Any]], stderr: String), any Error>
             do {
                 outcome = .success(
-                        try await Self.run(
-                            [
-                                "--strategy", "pessimistic", "--buyers", "1500", "--stock", "500", "--workers", "2", "--consumers", "3", "--think-ms",
-                                "2",
-                            ],
-                            environment: ["RACELAB_POSTGRES_URL": postgresURL]
-                        ) {
-                            let sandbox = Sandbox(home: home, logger: LabEnvironment.logger)
-                            try sandbox.down(postgres: true, rabbitmq: false)
-                            let stopped = !sandbox.status(probes: LabServers.probes).postgres.isRunning
-                            _ = try sandbox.up(postgres: true, rabbitmq: false, probes: LabServers.probes)
-                            return stopped
-                        }
+                    try await Self.run(
+                        [
+                            "--strategy", "pessimistic", "--buyers", "1500", "--stock", "500", "--workers", "2", "--consumers", "3", "--think-ms",
+                            "2",
+                        ],
+                        environment: ["RACELAB_POSTGRES_URL": postgresURL]
+                    ) {
+                        let sandbox = Sandbox(home: home, logger: LabEnvironment.logger)
+                        try sandbox.down(postgres: true, rabbitmq: false)
+                        let stopped = !sandbox.status(probes: LabServers.probes).postgres.isRunning
+                        _ = try sandbox.up(postgres: true, rabbitmq: false, probes: LabServers.probes)
+                        return stopped
+                    }
                 )
             } catch {
                 outcome = .failure(error)

@@ -119,7 +119,11 @@ extension LiveServerLab {
             let statuses = try await withLiveAPI { client in
                 var statuses: [UInt] = []
                 for _ in 0..<2 {
-                    let fired = try await client.send(.post, "/stampedes", body: #"{"strategy": "pessimistic", "buyers": 3, "stock": 1, "itemId": 9206}"#)
+                    let fired = try await client.send(
+                        .post,
+                        "/stampedes",
+                        body: #"{"strategy": "pessimistic", "buyers": 3, "stock": 1, "itemId": 9206}"#
+                    )
                     statuses.append(UInt(fired.status.code))
                     for id in try fired.json["requestIds"] as? [String] ?? [] { _ = try await client.settledStatus(of: id) }
                 }

@@ -66,7 +66,11 @@ extension LiveServerLab {
         /// Fires 100 pessimistic buyers at the item with stock 1 through `POST /stampedes`, waits until `/stats`
         /// counts none pending, and returns the item and the purchased count.
         private static func stampede(_ client: any TestClientProtocol) async throws -> ([String: Any], Int) {
-            let fired = try await client.send(.post, "/stampedes", body: #"{"strategy": "pessimistic", "buyers": 100, "stock": 1, "itemId": \#(itemId)}"#)
+            let fired = try await client.send(
+                .post,
+                "/stampedes",
+                body: #"{"strategy": "pessimistic", "buyers": 100, "stock": 1, "itemId": \#(itemId)}"#
+            )
             try #require(fired.status == .accepted)
             #expect(try fired.json["count"] as? Int == 100)
             #expect(try (fired.json["requestIds"] as? [String])?.count == 100)

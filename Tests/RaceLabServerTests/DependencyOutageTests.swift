@@ -67,7 +67,12 @@ extension LiveServerLab {
                     during.append(try await Self.answer(client, .get, "/strategies"))
                     during.append(try await Self.answer(client, .post, "/items/9500/reset", body: #"{"stock": 3}"#))
                     during.append(
-                        try await Self.answer(client, .post, "/stampedes", body: #"{"strategy": "pessimistic", "buyers": 1, "stock": 1, "itemId": 9501}"#)
+                        try await Self.answer(
+                            client,
+                            .post,
+                            "/stampedes",
+                            body: #"{"strategy": "pessimistic", "buyers": 1, "stock": 1, "itemId": 9501}"#
+                        )
                     )
                 }
                 // A purchase needs only RabbitMQ: it is taken and waits in the queue for a worker (this one's

@@ -46,7 +46,11 @@ extension LiveServerLab {
                 _ = try await client.send(.post, "/items/9101/reset", body: #"{"stock": 1}"#)
                 var statuses: [String?] = []
                 for buyer in 1...3 {
-                    let response = try await client.send(.post, "/purchases", body: #"{"itemId": 9101, "buyerId": \#(buyer), "strategy": "\#(name)"}"#)
+                    let response = try await client.send(
+                        .post,
+                        "/purchases",
+                        body: #"{"itemId": 9101, "buyerId": \#(buyer), "strategy": "\#(name)"}"#
+                    )
                     #expect(response.status == .accepted)
                     statuses.append(try await Self.outcome(client, try #require(response.headers[.location])))
                 }
@@ -85,10 +89,9 @@ extension LiveServerLab {
 
         @Test func anUnknownStrategyOrIsolationLevelIsA422ListingTheKnownOnes() async throws {
             let (strategy, isolation) = try await withLiveAPI { client in
-                (
-                    try await client.send(.post, "/purchases", body: #"{"itemId": 1, "buyerId": 1, "strategy": "fastest"}"#).json.mapValues { "\($0)" },
-                    try await client.send(.post, "/purchases", body: #"{"itemId": 1, "buyerId": 1, "isolation": "snapshot"}"#).json.mapValues { "\($0)" }
-                )
+                let strategy = try await client.send(.post, "/purchases", body: #"{"itemId": 1, "buyerId": 1, "strategy": "fastest"}"#).json
+                let isolation = try await client.send(.post, "/purchases", body: #"{"itemId": 1, "buyerId": 1, "isolation": "snapshot"}"#).json
+                return (strategy.mapValues { "\($0)" }, isolation.mapValues { "\($0)" })
             }
             #expect(strategy["status"] == "422" && strategy["field"] == "strategy")
             #expect(strategy["detail"]?.contains("skip-locked") == true)
