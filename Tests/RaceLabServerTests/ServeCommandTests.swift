@@ -8,15 +8,16 @@ extension LiveServerLab {
     /// servers (found through the same variables).
     @Suite struct ServeCommandTests {
         /// The `racelab` executable built next to the test bundle (`RACELAB_BIN` overrides it).
-        static var executable: URL {
-            if let override = ProcessInfo.processInfo.environment["RACELAB_BIN"] { return URL(fileURLWithPath: override) }
-            return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("racelab")
-        }
+        static var executable: URL { LiveServers.executable }
+
+        /// This process's environment with the lab's servers: `racelab serve` reads the URLs from it.
+        static var environment: [String: String] { ProcessInfo.processInfo.environment.merging(ServerLab.lab.environment) { $1 } }
 
         @Test func servePrintsTheURLItReallyListensOnAndASecondServeOnThatPortNamesIt() async throws {
             try #require(FileManager.default.isExecutableFile(atPath: Self.executable.path), "build racelab first (swift build --build-tests)")
             let first = Process()
             first.executableURL = Self.executable
+            first.environment = Self.environment
             first.arguments = ["serve", "--port", "0"]
             let stderr = Pipe()
             first.standardError = stderr
@@ -38,6 +39,7 @@ extension LiveServerLab {
             let (code, message) = try await onThread { () -> (Int32, String) in
                 let second = Process()
                 second.executableURL = Self.executable
+                second.environment = Self.environment
                 second.arguments = ["serve", "--port", String(port)]
                 let output = Pipe()
                 second.standardError = output
