@@ -17,7 +17,8 @@ import Testing
 
     /// Runs `racelab arguments…` against this target's lab (`environment` adds or replaces variables).
     static func racelab(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
-        try await onThread {
+        if LabEnvironment.available { try await LabEnvironment.lab.provision() }  // for callers outside the lab's suites
+        return try await onThread {
             let process = Process()
             process.executableURL = LabEnvironment.executable
             process.arguments = arguments
