@@ -13,10 +13,10 @@ import Testing
 extension LiveServerLab {
     /// The API while PostgreSQL or RabbitMQ is gone, against the real servers: each test puts a ``TCPProxy``
     /// between its own API server and one of the lab's servers and cuts it, so only that API server loses it —
-    /// the shared lab keeps serving every other suite.
+    /// the servers keep serving every other suite.
     ///
-    /// Items 9500… are this suite's own. Only the listener's test asserts an outcome: a worker on the shared queue
-    /// may be held up by what other suites left there.
+    /// Items 9500… are this suite's own. Only the listener's test asserts an outcome: a worker on the lab's queue
+    /// may be held up by what earlier suites of this target left there.
     @Suite struct DependencyOutageTests {
         /// What the test saw of one request.
         struct Answer: Sendable, CustomStringConvertible {
