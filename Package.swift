@@ -12,6 +12,7 @@
 //   RaceLabExperiments   matrices: specs, result store, matrix reports, compare
 //   RaceLabServer        the HTTP front door (Hummingbird): purchases in, outcomes out, items, metrics
 //   racelab              the command line
+//   LabTestSupport       (tests only) the live suites' shared helpers: each suite's own database and vhost
 import PackageDescription
 
 let package = Package(
@@ -115,8 +116,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What the live suites share: the servers' URLs, each suite's own database and vhost on them
+        // (IsolatedLab, so the suites run in parallel), and the thread hop for blocking clients.
+        .target(
+            name: "LabTestSupport",
+            dependencies: [
+                "Postgres",
+                "AMQP",
+                "Sandbox",
+                "RaceLabLab",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/LabTestSupport"
+        ),
         .testTarget(name: "RaceLabTests", dependencies: ["RaceLabCore", "RaceLabPipeline", "RaceLabLab", "RaceLabExperiments"]),
-        .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
+        .testTarget(name: "AMQPTests", dependencies: ["AMQP", "LabTestSupport"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox"]),
         .testTarget(
             name: "RaceLabServerTests",
@@ -126,12 +140,13 @@ let package = Package(
                 "RaceLabPipeline",
                 "AMQP",
                 "Postgres",
+                "LabTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["RaceLabCore", "RaceLabPipeline", "RaceLabLab", "RaceLabExperiments", "Postgres", "AMQP"]
+            dependencies: ["RaceLabCore", "RaceLabPipeline", "RaceLabLab", "RaceLabExperiments", "Postgres", "AMQP", "Sandbox", "LabTestSupport"]
         ),
     ]
 )

@@ -122,18 +122,38 @@ struct RabbitMQServer {
     }
 
     /// Makes the node close every client connection, as a broker failing over would (`rabbitmqctl
-    /// close_all_connections`). For fault-injection tests; the node keeps running.
-    func closeAllConnections(reason: String) throws {
+    /// close_all_connections`), or only those on `vhost`. For fault-injection tests; the node keeps running.
+    func closeAllConnections(reason: String, vhost: String? = nil) throws {
+        try control(["close_all_connections"] + (vhost.map { ["-p", $0] } ?? []) + [reason])
+    }
+
+    /// Adds the virtual host `name` unless it exists, and gives `user` every permission on it
+    /// (`rabbitmqctl add_vhost`, `set_permissions`). Idempotent.
+    func addVirtualHost(_ name: String, for user: String) throws {
+        do {
+            try control(["add_vhost", name])
+        } catch let error as SandboxError where error.message.contains("already exists") || error.message.contains("already_exists") {
+            // Made by an earlier call: the permissions are set again below, which is harmless.
+        }
+        try control(["set_permissions", "-p", name, user, ".*", ".*", ".*"])
+    }
+
+    /// Runs `rabbitmqctl arguments…` against the node, as the node's user. Blocks (an Erlang VM
+    /// starts for every call: a second or two).
+    /// - Throws: `SandboxError` with rabbitmqctl's output when it fails.
+    private func control(_ arguments: [String]) throws {
         let control = URL(fileURLWithPath: try Self.findServer()).deletingLastPathComponent().appendingPathComponent("rabbitmqctl").path
         let command = Command(
             executable: control,
-            arguments: ["-n", config.nodeName, "close_all_connections", reason],
+            arguments: ["-n", config.nodeName] + arguments,
             environment: environment,
             user: user?.name,
             directory: config.baseDirectory
         )
         let outcome = try runner.run(command, timeout: 30)
-        guard outcome.succeeded else { throw SandboxError("rabbitmqctl close_all_connections failed: \(outcome.output)") }
+        guard outcome.succeeded else {
+            throw SandboxError("rabbitmqctl \(arguments.first ?? "") failed: \(outcome.output)")
+        }
     }
 
     /// Stops the epmd on our private port. epmd refuses to die while a node is registered with it,

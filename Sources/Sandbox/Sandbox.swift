@@ -132,15 +132,28 @@ public final class Sandbox {
         return stopped
     }
 
-    /// Makes the sandbox's RabbitMQ close every client connection (the node keeps running), for
-    /// fault-injection tests. Blocks until `rabbitmqctl` is done.
+    /// Makes the sandbox's RabbitMQ close every client connection (the node keeps running), or only
+    /// those on `vhost`, for fault-injection tests. Blocks until `rabbitmqctl` is done.
     /// - Throws: `SandboxError` when no RabbitMQ runs under `home` or rabbitmqctl fails.
-    public func closeAMQPConnections(reason: String) throws {
+    public func closeAMQPConnections(reason: String, vhost: String? = nil) throws {
+        try runningRabbitMQ(credentials: .unknown).closeAllConnections(reason: reason, vhost: vhost)
+    }
+
+    /// Adds the virtual host `name` to the sandbox's RabbitMQ unless it exists, open to the sandbox's
+    /// user: a private corner of the broker (tests give each suite one). Blocks until `rabbitmqctl` is done.
+    /// - Throws: `SandboxError` when no RabbitMQ runs under `home` or rabbitmqctl fails.
+    public func addVirtualHost(_ name: String) throws {
+        guard let credentials = try SandboxCredentials.load(home: home) else {
+            throw SandboxError("no sandbox credentials under \(home.path); run racelab up")
+        }
+        try runningRabbitMQ(credentials: credentials).addVirtualHost(name, for: credentials.amqpUser)
+    }
+
+    private func runningRabbitMQ(credentials: SandboxCredentials) throws -> RabbitMQServer {
         guard let config = SandboxState.load(from: stateFile).rabbitmq else {
             throw SandboxError("no RabbitMQ runs under \(home.path)")
         }
-        try RabbitMQServer(config: config, user: Self.serverUser("rabbitmq"), runner: runner, credentials: .unknown)
-            .closeAllConnections(reason: reason)
+        return RabbitMQServer(config: config, user: Self.serverUser("rabbitmq"), runner: runner, credentials: credentials)
     }
 
     /// What runs under `home`: for each server, whether it answers its probe now and its URL.

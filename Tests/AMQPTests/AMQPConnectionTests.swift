@@ -1,20 +1,17 @@
 import Foundation
+import LabTestSupport
 import Testing
 
 @testable import AMQP
 
-/// Behaviour against a live RabbitMQ found through `RACELAB_AMQP_URL`.
-@Suite(
-    .enabled(
-        if: ProcessInfo.processInfo.environment["RACELAB_AMQP_URL"] != nil,
-        "start the servers with `eval \"$(racelab up)\"`"
-    )
-)
+/// Behaviour against a live RabbitMQ found through `RACELAB_AMQP_URL`. Hermetic by its names: every test
+/// declares queues and exchanges of its own (`uniqueName`), so it runs beside the other suites.
+@Suite(.enabled(if: LiveServers.amqpURL != nil, LiveServers.skipNotice), .timeLimit(.minutes(2)))
 struct AMQPConnectionTests {
     let endpoint: AMQPEndpoint
 
     init() throws {
-        endpoint = try AMQPEndpoint(url: ProcessInfo.processInfo.environment["RACELAB_AMQP_URL"] ?? "")
+        endpoint = try AMQPEndpoint(url: LiveServers.amqpURL ?? "")
     }
 
     /// Opens a connection on a dedicated thread, runs `body`, closes it.
@@ -44,7 +41,7 @@ struct AMQPConnectionTests {
     }
 
     /// The sandbox broker (a URL with a user of its own) has no `guest`.
-    @Test(.enabled(if: (try? AMQPEndpoint(url: ProcessInfo.processInfo.environment["RACELAB_AMQP_URL"] ?? ""))?.user != "guest"))
+    @Test(.enabled(if: (try? AMQPEndpoint(url: LiveServers.amqpURL ?? ""))?.user != "guest"))
     func guestCannotLogInWhereTheBrokerHasAUserOfItsOwn() async throws {
         var guest = endpoint
         guest.user = "guest"

@@ -1,4 +1,5 @@
 import Foundation
+import LabTestSupport
 import RaceLabCore
 import RaceLabExperiments
 import RaceLabLab
@@ -6,7 +7,7 @@ import RaceLabPipeline
 import Testing
 
 /// The `racelab` executable as a user meets it: bad input gets one line and a non-zero exit, fast.
-@Suite struct CommandLineTests {
+@Suite(.isolated(LabEnvironment.lab), .timeLimit(.minutes(2))) struct CommandLineTests {
     struct Result {
         var status: Int32
         var stdout: String
@@ -14,12 +15,16 @@ import Testing
         var seconds: Double
     }
 
+    /// Runs `racelab arguments…` against this target's lab (`environment` adds or replaces variables).
     static func racelab(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
-        try await onThread {
+        if LabEnvironment.available { try await LabEnvironment.lab.provision() }  // for callers outside the lab's suites
+        return try await onThread {
             let process = Process()
             process.executableURL = LabEnvironment.executable
             process.arguments = arguments
+            // The suite's own database and vhost, unless the test names other servers.
             var env = ProcessInfo.processInfo.environment
+            if LabEnvironment.available { env.merge(LabEnvironment.lab.environment) { _, lab in lab } }
             for (key, value) in environment { env[key] = value }
             process.environment = env
             let out = Pipe()

@@ -1,4 +1,5 @@
 import Foundation
+import LabTestSupport
 import Logging
 import Postgres
 import RaceLabCore
@@ -7,43 +8,23 @@ import RaceLabLab
 import RaceLabPipeline
 import Testing
 
-/// The servers the test command started (`eval "$(racelab up)"`), found through the same variables the CLI reads.
+/// This target's corner of the servers the test command started (`eval "$(racelab up)"`): its own
+/// database and vhost (`racelab_t_integration`), so the other test targets' suites run beside it.
 enum LabEnvironment {
-    static let postgresURL = ProcessInfo.processInfo.environment["RACELAB_POSTGRES_URL"]
-    static let amqpURL = ProcessInfo.processInfo.environment["RACELAB_AMQP_URL"]
-    static var available: Bool { postgresURL != nil && amqpURL != nil }
-    static let skipNotice: Comment = "start the servers with `eval \"$(racelab up)\"` (scripts/test does)"
-
-    static var servers: LabServers { LabServers(postgresURL: postgresURL ?? "", amqpURL: amqpURL ?? "") }
-
-    static let logger: Logger = {
-        var logger = Logger(label: "racelab.tests")
-        logger.logLevel = .warning
-        return logger
-    }()
-
-    /// The `racelab` executable built next to the test bundle.
-    static var executable: URL {
-        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        if let override = ProcessInfo.processInfo.environment["RACELAB_BIN"] { return URL(fileURLWithPath: override) }
-        return directory.appendingPathComponent("racelab")
-    }
+    static let lab = IsolatedLab("integration")
+    static var available: Bool { LiveServers.available }
+    static let skipNotice = LiveServers.skipNotice
+    static var postgresURL: String? { available ? lab.postgresURL : nil }
+    static var amqpURL: String? { available ? lab.amqpURL : nil }
+    static var servers: LabServers { LabServers(postgresURL: lab.postgresURL, amqpURL: lab.amqpURL) }
+    static var logger: Logger { LiveServers.logger }
+    static var executable: URL { LiveServers.executable }
 }
 
-/// Everything that resets the shared items table or purges `racelab.purchases` nests in here, so that
-/// no two such tests run at once.
-@Suite(.serialized, .enabled(if: LabEnvironment.available, LabEnvironment.skipNotice))
+/// Everything that resets the items table or purges `racelab.purchases` nests in here, so that no two
+/// such tests run at once. A hang fails the test instead of blocking the run.
+@Suite(.serialized, .enabled(if: LabEnvironment.available, LabEnvironment.skipNotice), .isolated(LabEnvironment.lab), .timeLimit(.minutes(5)))
 struct LiveLab {}
-
-/// Runs blocking work (libpq, librabbitmq) on its own thread, never on a Swift concurrency task.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread {
-            do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
-        }
-        thread.start()
-    }
-}
 
 /// Starts an in-process worker with `consumers` threads, runs `body`, and stops the worker.
 func withWorker<T: Sendable>(

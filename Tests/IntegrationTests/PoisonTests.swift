@@ -1,5 +1,6 @@
 import AMQP
 import Foundation
+import LabTestSupport
 import Postgres
 import Testing
 

@@ -1,8 +1,9 @@
 import Foundation
+import LabTestSupport
 import Postgres
 import Testing
 
-@Suite(.enabled(if: LabEnvironment.available, LabEnvironment.skipNotice))
+@Suite(.enabled(if: LabEnvironment.available, LabEnvironment.skipNotice), .isolated(LabEnvironment.lab), .timeLimit(.minutes(2)))
 struct PostgresWrapperTests {
     /// The sandbox's server (a URL with a password) lets no one in without it.
     @Test(.enabled(if: LabEnvironment.postgresURL.flatMap(URLComponents.init(string:))?.password != nil))
@@ -79,7 +80,7 @@ struct PostgresWrapperTests {
 }
 
 /// libpq pipeline mode: several statements, one round trip, and a connection that stays usable.
-@Suite(.enabled(if: LabEnvironment.available, LabEnvironment.skipNotice))
+@Suite(.enabled(if: LabEnvironment.available, LabEnvironment.skipNotice), .isolated(LabEnvironment.lab), .timeLimit(.minutes(2)))
 struct PostgresPipelineTests {
     static let insert = PreparedStatement(name: "pipe_insert", sql: "INSERT INTO p VALUES ($1::int)")
     static let count = PreparedStatement(name: "pipe_count", sql: "SELECT count(*) FROM p")

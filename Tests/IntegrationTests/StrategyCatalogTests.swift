@@ -1,4 +1,5 @@
 import Foundation
+import LabTestSupport
 import Postgres
 import Synchronization
 import Testing
@@ -203,11 +204,54 @@ extension LiveLab {
             #expect(report.sold == 10)
             #expect(report.violations == [])
             let sessions = try await onThread {
-                try Self.database().query("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", [name]).int(0, 0)
+                try Self.database().query(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()",
+                    [name]
+                ).int(0, 0)
             }
             #expect(sessions == 0, "the zombie session survived the new owner")
             for _ in 0..<100 where ended.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(50)) }
             #expect(ended.withLock { $0 } == true, "the zombie's connection still works")
+        }
+
+        @Test func aSessionHoldingTheSameShardInAnotherDatabaseIsLeftAlone() async throws {
+            // Another lab on the same server (its own database) holds every shard's fence lock with a
+            // transaction open. Advisory locks are per database: this lab's consumers take their own
+            // shards' locks and must not end the neighbour's session.
+            let neighbour = IsolatedLab("neighbour")
+            try await neighbour.provision()
+            let url = neighbour.postgresURL
+            let ready = DispatchSemaphore(value: 0)
+            let release = DispatchSemaphore(value: 0)
+            let alive = Mutex<Bool?>(nil)
+            let thread = Thread {
+                do {
+                    let db = try PostgresConnection(url: url, applicationName: "racelab-neighbour")
+                    for shard in 0..<Topology.shardCount {
+                        try db.query("SELECT pg_advisory_lock(7262112, $1::integer)", [String(shard)])
+                    }
+                    try db.execute("BEGIN")
+                    ready.signal()
+                    release.wait()
+                    do {
+                        try db.execute("SELECT 1")
+                        alive.withLock { $0 = true }
+                    } catch {
+                        alive.withLock { $0 = false }
+                    }
+                } catch {
+                    ready.signal()
+                }
+            }
+            thread.start()
+            try await onThread { ready.wait() }
+            let configuration = StampedeConfiguration(buyers: 50, stock: 10, workers: 1, consumersPerWorker: 2)
+            let report = try #require(try await stampede([.serialized], configuration).first)
+            release.signal()
+            #expect(report.sold == 10)
+            #expect(report.violations == [])
+            for _ in 0..<100 where alive.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(alive.withLock { $0 } == true, "the fence ended a session of another database")
         }
     }
 }

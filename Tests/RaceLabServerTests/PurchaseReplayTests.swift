@@ -7,59 +7,60 @@ import Testing
 
 @testable import RaceLabServer
 
-/// `POST /purchases` with a `requestId` the server knows, against the real pipeline: an idempotency key.
-///
-/// Items 9300… are this suite's own.
-@Suite(.serialized, .enabled(if: ServerLab.available, ServerLab.skipNotice), .timeLimit(.minutes(2)))
-struct PurchaseReplayTests {
-    @Test func rePostingARequestIdAnswersTheSamePurchaseAndBuysOnce() async throws {
-        let id = UUID().uuidString.lowercased()
-        let (first, again, settled, replay, item) = try await withLiveAPI { client in
-            _ = try await client.send(.post, "/items/9300/reset", body: #"{"stock": 5}"#)
-            let body = #"{"itemId": 9300, "buyerId": 1, "requestId": "\#(id)"}"#
-            let first = try await client.send(.post, "/purchases", body: body)
-            let again = try await client.send(.post, "/purchases", body: #"{"requestId": "\#(id)", "buyerId": 1, "itemId": 9300, "quantity": 1}"#)
-            let settled = try await client.settledStatus(of: id)
-            let replay = try await client.send(.post, "/purchases", body: body)
-            let item = try await client.send(.get, "/items/9300").json
-            return (
-                (first.status.code, try first.json.mapValues { "\($0)" }),
-                (again.status.code, try again.json.mapValues { "\($0)" }),
-                settled.mapValues { "\($0)" },
-                (replay.status.code, try replay.json.mapValues { "\($0)" }, replay.headers[.location]),
-                item.mapValues { "\($0)" }
-            )
+extension LiveServerLab {
+    /// `POST /purchases` with a `requestId` the server knows, against the real pipeline: an idempotency key.
+    ///
+    /// Items 9300… are this suite's own.
+    @Suite struct PurchaseReplayTests {
+        @Test func rePostingARequestIdAnswersTheSamePurchaseAndBuysOnce() async throws {
+            let id = UUID().uuidString.lowercased()
+            let (first, again, settled, replay, item) = try await withLiveAPI { client in
+                _ = try await client.send(.post, "/items/9300/reset", body: #"{"stock": 5}"#)
+                let body = #"{"itemId": 9300, "buyerId": 1, "requestId": "\#(id)"}"#
+                let first = try await client.send(.post, "/purchases", body: body)
+                let again = try await client.send(.post, "/purchases", body: #"{"requestId": "\#(id)", "buyerId": 1, "itemId": 9300, "quantity": 1}"#)
+                let settled = try await client.settledStatus(of: id)
+                let replay = try await client.send(.post, "/purchases", body: body)
+                let item = try await client.send(.get, "/items/9300").json
+                return (
+                    (first.status.code, try first.json.mapValues { "\($0)" }),
+                    (again.status.code, try again.json.mapValues { "\($0)" }),
+                    settled.mapValues { "\($0)" },
+                    (replay.status.code, try replay.json.mapValues { "\($0)" }, replay.headers[.location]),
+                    item.mapValues { "\($0)" }
+                )
+            }
+            #expect(first.0 == 202 && again.0 == 202 && replay.0 == 202)
+            #expect(first.1["requestId"] == id && again.1["requestId"] == id && replay.1["requestId"] == id)
+            #expect(again.1["runId"] == first.1["runId"])
+            #expect(settled["status"] == "purchased")
+            #expect(replay.1["status"] == "purchased")  // the answer it really had, not a second attempt's
+            #expect(replay.2 == "/purchases/\(id)")
+            #expect(item["orders"] == "1")
+            #expect(item["stock"] == "4")
         }
-        #expect(first.0 == 202 && again.0 == 202 && replay.0 == 202)
-        #expect(first.1["requestId"] == id && again.1["requestId"] == id && replay.1["requestId"] == id)
-        #expect(again.1["runId"] == first.1["runId"])
-        #expect(settled["status"] == "purchased")
-        #expect(replay.1["status"] == "purchased")  // the answer it really had, not a second attempt's
-        #expect(replay.2 == "/purchases/\(id)")
-        #expect(item["orders"] == "1")
-        #expect(item["stock"] == "4")
-    }
 
-    @Test(arguments: [
-        (#""itemId": 9302, "buyerId": 1"#, "itemId"),
-        (#""itemId": 9301, "buyerId": 2"#, "buyerId"),
-        (#""itemId": 9301, "buyerId": 1, "quantity": 2"#, "quantity"),
-        (#""itemId": 9301, "buyerId": 1, "strategy": "naive""#, "strategy"),
-        (#""itemId": 9301, "buyerId": 1, "isolation": "serializable""#, "isolation"),
-    ])
-    func aRequestIdReusedForAnotherPurchaseIs422(other: String, field: String) async throws {
-        let id = UUID().uuidString.lowercased()
-        let (first, problem, kept) = try await withLiveAPI(consumers: 0) { client in
-            let first = try await client.send(.post, "/purchases", body: #"{"itemId": 9301, "buyerId": 1, "requestId": "\#(id)"}"#)
-            let second = try await client.send(.post, "/purchases", body: #"{\#(other), "requestId": "\#(id)"}"#)
-            let kept = try await client.send(.get, "/purchases/\(id)").json
-            return (first.status.code, try second.json.mapValues { "\($0)" }, kept.mapValues { "\($0)" })
+        @Test(arguments: [
+            (#""itemId": 9302, "buyerId": 1"#, "itemId"),
+            (#""itemId": 9301, "buyerId": 2"#, "buyerId"),
+            (#""itemId": 9301, "buyerId": 1, "quantity": 2"#, "quantity"),
+            (#""itemId": 9301, "buyerId": 1, "strategy": "naive""#, "strategy"),
+            (#""itemId": 9301, "buyerId": 1, "isolation": "serializable""#, "isolation"),
+        ])
+        func aRequestIdReusedForAnotherPurchaseIs422(other: String, field: String) async throws {
+            let id = UUID().uuidString.lowercased()
+            let (first, problem, kept) = try await withLiveAPI(consumers: 0) { client in
+                let first = try await client.send(.post, "/purchases", body: #"{"itemId": 9301, "buyerId": 1, "requestId": "\#(id)"}"#)
+                let second = try await client.send(.post, "/purchases", body: #"{\#(other), "requestId": "\#(id)"}"#)
+                let kept = try await client.send(.get, "/purchases/\(id)").json
+                return (first.status.code, try second.json.mapValues { "\($0)" }, kept.mapValues { "\($0)" })
+            }
+            #expect(first == 202)
+            #expect(problem["status"] == "422")
+            #expect(problem["field"] == "requestId")
+            #expect(problem["detail"]?.contains(field) == true, "\(problem)")
+            #expect(kept["itemId"] == "9301" && kept["buyerId"] == "1" && kept["quantity"] == "1")  // the first purchase stands
         }
-        #expect(first == 202)
-        #expect(problem["status"] == "422")
-        #expect(problem["field"] == "requestId")
-        #expect(problem["detail"]?.contains(field) == true, "\(problem)")
-        #expect(kept["itemId"] == "9301" && kept["buyerId"] == "1" && kept["quantity"] == "1")  // the first purchase stands
     }
 }
 

@@ -1,27 +1,25 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import LabTestSupport
 import Logging
 import RaceLabCore
 import RaceLabPipeline
 import RaceLabServer
 import Testing
 
-/// The servers the test command started (`eval "$(racelab up)"`), found through the variables the CLI reads.
+/// This target's corner of the servers the test command started (`eval "$(racelab up)"`): its own
+/// database and vhost (`racelab_t_server`), so the other test targets' suites run beside it.
 enum ServerLab {
-    static let postgresURL = ProcessInfo.processInfo.environment["RACELAB_POSTGRES_URL"]
-    static let amqpURL = ProcessInfo.processInfo.environment["RACELAB_AMQP_URL"]
-    static var available: Bool { postgresURL != nil && amqpURL != nil }
-    static let skipNotice: Comment = "start the servers with `eval \"$(racelab up)\"` (scripts/test does)"
-
-    static let logger: Logger = {
-        var logger = Logger(label: "racelab.server-tests")
-        logger.logLevel = .warning
-        return logger
-    }()
+    static let lab = IsolatedLab("server")
+    static var available: Bool { LiveServers.available }
+    static let skipNotice = LiveServers.skipNotice
+    static var postgresURL: String? { available ? lab.postgresURL : nil }
+    static var amqpURL: String? { available ? lab.amqpURL : nil }
+    static var logger: Logger { LiveServers.logger }
 
     static var configuration: APIServerConfiguration {
-        APIServerConfiguration(postgresURL: postgresURL ?? "", amqpURL: amqpURL ?? "")
+        APIServerConfiguration(postgresURL: lab.postgresURL, amqpURL: lab.amqpURL)
     }
 
     /// The lab's servers with an API token.
@@ -32,13 +30,11 @@ enum ServerLab {
     }
 }
 
-/// Runs blocking work (libpq, librabbitmq, thread joins) on its own thread, never on a Swift concurrency task.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Result { try body() }) }
-        thread.start()
-    }
-}
+/// Every suite that starts API servers and workers on the lab nests in here, one at a time: a suite
+/// whose purchases must stay queued cannot share the queue with another suite's worker. A hang fails
+/// the test instead of blocking the run.
+@Suite(.serialized, .enabled(if: ServerLab.available, ServerLab.skipNotice), .isolated(ServerLab.lab), .timeLimit(.minutes(2)))
+struct LiveServerLab {}
 
 /// Starts an API server against the lab's servers and an in-process worker with `consumers` threads (none
 /// for 0: purchases then stay queued), runs `body` with a client of the server's router (or, with `.live`,

@@ -4,10 +4,12 @@ import Testing
 
 @testable import Sandbox
 
-/// Starts real servers: set RACELAB_SKIP_SANDBOX_TEST=1 to skip (about 10–20 s).
+/// Starts real servers: set RACELAB_SKIP_SANDBOX_TEST=1 to skip (about 10–20 s). Hermetic: a sandbox of its
+/// own under a temporary home, on free ports, so it runs beside the suites that use the lab's servers.
 @Suite(
     .serialized,
-    .enabled(if: ProcessInfo.processInfo.environment["RACELAB_SKIP_SANDBOX_TEST"] != "1", "unset RACELAB_SKIP_SANDBOX_TEST to start real servers")
+    .enabled(if: ProcessInfo.processInfo.environment["RACELAB_SKIP_SANDBOX_TEST"] != "1", "unset RACELAB_SKIP_SANDBOX_TEST to start real servers"),
+    .timeLimit(.minutes(3))
 )
 struct SandboxLifecycleTests {
     let logger: Logger = {

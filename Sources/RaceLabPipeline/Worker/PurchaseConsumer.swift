@@ -232,7 +232,8 @@ private struct ConsumerSession {
 
     /// Makes this session the only one in the database serving `shard`, once per session: the broker
     /// hands a shard to one consumer at a time, but a consumer killed a moment ago may still have a
-    /// transaction in the server. Any other session holding the shard's advisory lock is terminated
+    /// transaction in the server. Any other session holding the shard's advisory lock in this database
+    /// (advisory locks are per database; a lab in another database on the same server is left alone) is terminated
     /// (waiting up to 10 s until it is gone, its transaction committed or rolled back), then the lock is
     /// taken and kept for as long as this session lives. Blocks.
     ///
@@ -256,6 +257,7 @@ private struct ConsumerSession {
         sql: """
             SELECT pg_terminate_backend(pid, 10000) FROM pg_locks
             WHERE locktype = 'advisory' AND classid = $1::integer::oid AND objid = $2::integer::oid AND objsubid = 2
+              AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
               AND granted AND pid <> pg_backend_pid()
             """
     )
