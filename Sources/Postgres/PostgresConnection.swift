@@ -86,7 +86,7 @@ public final class PostgresConnection {
         let result = withParameterArray(parameters) { values in
             PQexecParams(connection, sql, Int32(parameters.count), nil, values, nil, nil, 0)
         }
-        return try observing(sql, parameters, sentAt: sentAt) { try consume(result, context: sql) }
+        return try observing(nil, sql, parameters, sentAt: sentAt) { try consume(result, context: sql) }
     }
 
     /// Runs a prepared statement, preparing it on this connection the first time its name is seen.
@@ -97,18 +97,24 @@ public final class PostgresConnection {
         let result = withParameterArray(parameters) { values in
             PQexecPrepared(connection, statement.name, Int32(parameters.count), values, nil, nil, 0)
         }
-        return try observing(statement.sql, parameters, sentAt: sentAt) { try consume(result, context: statement.sql) }
+        return try observing(statement.name, statement.sql, parameters, sentAt: sentAt) { try consume(result, context: statement.sql) }
     }
 
     /// `answer()`, told to the observer (if any) as a round trip of one statement sent at `sentAt`.
-    private func observing(_ sql: String, _ parameters: [String?], sentAt: UInt64, _ answer: () throws -> PostgresResult) throws -> PostgresResult {
+    private func observing(
+        _ name: String?,
+        _ sql: String,
+        _ parameters: [String?],
+        sentAt: UInt64,
+        _ answer: () throws -> PostgresResult
+    ) throws -> PostgresResult {
         guard let observer else { return try answer() }
         do {
             let result = try answer()
             observer.observe(
                 RoundTrip(
                     sentAt: sentAt,
-                    statements: [.init(sql: sql, parameters: parameters, result: result, sqlState: nil, answeredAt: RoundTrip.now())]
+                    statements: [.init(name: name, sql: sql, parameters: parameters, result: result, sqlState: nil, answeredAt: RoundTrip.now())]
                 )
             )
             return result
@@ -116,7 +122,9 @@ public final class PostgresConnection {
             observer.observe(
                 RoundTrip(
                     sentAt: sentAt,
-                    statements: [.init(sql: sql, parameters: parameters, result: nil, sqlState: error.sqlState, answeredAt: RoundTrip.now())]
+                    statements: [
+                        .init(name: name, sql: sql, parameters: parameters, result: nil, sqlState: error.sqlState, answeredAt: RoundTrip.now())
+                    ]
                 )
             )
             throw error
@@ -208,6 +216,7 @@ public final class PostgresConnection {
             if observer != nil {
                 seen.append(
                     .init(
+                        name: step.statement.name,
                         sql: step.statement.sql,
                         parameters: step.parameters,
                         result: answer.result,

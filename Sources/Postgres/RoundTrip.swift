@@ -7,6 +7,8 @@ import Foundation
 public struct RoundTrip: Sendable {
     /// One statement of the round trip.
     public struct Statement: Sendable {
+        /// The prepared statement's name; nil for one sent without preparing.
+        public var name: String?
         public var sql: String
         public var parameters: [String?]
         /// Its result; nil when it failed or the server skipped it after an earlier failure.
@@ -16,7 +18,8 @@ public struct RoundTrip: Sendable {
         /// When its answer arrived, nanoseconds since the Unix epoch (``RoundTrip/now()``).
         public var answeredAt: UInt64
 
-        public init(sql: String, parameters: [String?], result: PostgresResult?, sqlState: String?, answeredAt: UInt64) {
+        public init(name: String?, sql: String, parameters: [String?], result: PostgresResult?, sqlState: String?, answeredAt: UInt64) {
+            self.name = name
             self.sql = sql
             self.parameters = parameters
             self.result = result

@@ -86,11 +86,17 @@ public struct TraceStep: Codable, Sendable, Equatable {
     }
 
     public var kind: Kind
+    /// The prepared statement's name (the trace file's run line maps names to their SQL).
+    public var statement: String?
+    /// A lock taken with `NOWAIT` or `SKIP LOCKED`: it never waits for another transaction's lock; it
+    /// fails at once, or passes over rows another transaction holds.
+    public var neverWaits: Bool?
     /// When it was sent. Statements pipelined in one round trip share it: the server answers them
     /// together, so each is only known to have run between `at` and `end`.
     public var at: UInt64
     /// When its answer arrived.
     public var end: UInt64
+    /// The statement's SQL (in a trace file; on the wire, only the first time a worker sends it in a run).
     public var sql: String?
     /// The column `value` came from.
     public var column: String?
@@ -105,6 +111,8 @@ public struct TraceStep: Codable, Sendable, Equatable {
         kind: Kind,
         at: UInt64,
         end: UInt64,
+        statement: String? = nil,
+        neverWaits: Bool? = nil,
         sql: String? = nil,
         column: String? = nil,
         value: String? = nil,
@@ -112,6 +120,8 @@ public struct TraceStep: Codable, Sendable, Equatable {
         sqlState: String? = nil
     ) {
         self.kind = kind
+        self.statement = statement
+        self.neverWaits = neverWaits
         self.at = at
         self.end = end
         self.sql = sql
@@ -125,14 +135,16 @@ public struct TraceStep: Codable, Sendable, Equatable {
 extension TraceStep {
     /// Whether this step could wait for another transaction's lock: a lock without `NOWAIT` or
     /// `SKIP LOCKED` (those fail, or pass over locked rows, instead).
-    public var waits: Bool {
-        guard kind == .lock else { return false }
-        let text = sql?.uppercased() ?? ""
-        return !text.contains("NOWAIT") && !text.contains("SKIP LOCKED")
-    }
+    public var waits: Bool { kind == .lock && neverWaits != true }
 }
 
 extension TraceStep.Kind {
+    /// Whether a lock statement never waits (`NOWAIT`, `SKIP LOCKED`).
+    public static func neverWaits(sql: String) -> Bool {
+        let text = sql.uppercased()
+        return text.contains("NOWAIT") || text.contains("SKIP LOCKED")
+    }
+
     /// What a statement does, from its text: the first keyword, and for a `SELECT` whether it locks.
     public static func of(sql: String) -> TraceStep.Kind {
         let text = sql.uppercased()

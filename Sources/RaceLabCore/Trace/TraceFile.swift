@@ -22,6 +22,8 @@ public struct TraceFile: Sendable, Equatable {
         public var sold: [String: Int]
         /// Units sold beyond the stock, summed over items.
         public var oversold: Int
+        /// The SQL of each prepared statement the steps name.
+        public var statements: [String: String]
 
         public init(
             runId: UUID,
@@ -35,7 +37,8 @@ public struct TraceFile: Sendable, Equatable {
             consumersPerWorker: Int,
             thinkMs: Int,
             sold: [String: Int],
-            oversold: Int
+            oversold: Int,
+            statements: [String: String] = [:]
         ) {
             self.runId = runId
             self.strategy = strategy
@@ -49,6 +52,7 @@ public struct TraceFile: Sendable, Equatable {
             self.thinkMs = thinkMs
             self.sold = sold
             self.oversold = oversold
+            self.statements = statements
         }
     }
 

@@ -97,7 +97,7 @@ public struct PurchaseExecutor: Sendable {
         on db: PostgresConnection
     ) throws -> Settlement {
         guard request.trace else { return try settleUntraced(request, with: strategy, redelivered: redelivered, on: db) }
-        let tracer = AttemptTracer(session: db.backendPID)
+        let tracer = AttemptTracer(session: db.backendPID, runId: request.runId)
         db.observer = tracer
         defer { db.observer = nil }
         var settlement = try settleUntraced(request, with: strategy, redelivered: redelivered, on: db, tracer: tracer)
@@ -168,7 +168,8 @@ public struct PurchaseExecutor: Sendable {
     public func settle(batch: [BatchEntry], with strategy: any PurchaseStrategy, on db: PostgresConnection) throws -> [Settlement] {
         guard let first = batch.first else { return [] }
         let isolation = first.request.isolation ?? strategy.traits.defaultIsolation
-        let tracer = batch.contains(where: \.request.trace) ? AttemptTracer(session: db.backendPID, batch: batch.count) : nil
+        let tracer =
+            batch.contains(where: \.request.trace) ? AttemptTracer(session: db.backendPID, runId: first.request.runId, batch: batch.count) : nil
         if let tracer { db.observer = tracer }
         defer { db.observer = nil }
         do {

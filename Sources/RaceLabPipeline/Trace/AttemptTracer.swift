@@ -1,17 +1,27 @@
 import Foundation
 import Postgres
 import RaceLabCore
+import Synchronization
 
 /// Records a traced request's attempts step by step, from the round trips its connection makes and
 /// the think pauses its strategy takes. One per traced request, on the worker thread that settles it.
 final class AttemptTracer: RoundTripObserver {
     private let session: Int
     private let batch: Int?
+    private let runId: UUID
     private(set) var attempts: [AttemptTrace] = []
-    private var open: (number: Int, startedAt: UInt64, steps: [TraceStep])?
+    /// The open attempt's round trips and pauses, kept raw: they are turned into steps when it ends,
+    /// after its transaction, so a lock is never held longer for the tracing.
+    private var open: (number: Int, startedAt: UInt64, events: [Event])?
 
-    init(session: Int, batch: Int? = nil) {
+    private enum Event {
+        case roundTrip(RoundTrip)
+        case think(from: UInt64, to: UInt64)
+    }
+
+    init(session: Int, runId: UUID, batch: Int? = nil) {
         self.session = session
+        self.runId = runId
         self.batch = batch
     }
 
@@ -21,46 +31,65 @@ final class AttemptTracer: RoundTripObserver {
 
     func end(_ ending: AttemptTrace.Ending, sqlState: String? = nil) {
         guard let current = open else { return }
+        let endedAt = Self.micro(RoundTrip.now())
         open = nil
+        var steps: [TraceStep] = []
+        for event in current.events {
+            switch event {
+            case .think(let from, let to):
+                steps.append(TraceStep(kind: .think, at: Self.micro(from), end: Self.micro(to)))
+            case .roundTrip(let roundTrip):
+                // The server answers a pipeline's statements together, at its sync: each one is known only
+                // to have run between the round trip's start and its own answer.
+                for statement in roundTrip.statements { steps.append(step(statement, sentAt: roundTrip.sentAt)) }
+            }
+        }
         attempts.append(
             AttemptTrace(
                 attempt: current.number,
                 session: session,
                 startedAt: current.startedAt,
-                endedAt: Self.micro(RoundTrip.now()),
+                endedAt: endedAt,
                 ending: ending,
                 sqlState: sqlState,
                 batch: batch,
-                steps: current.steps
+                steps: steps
             )
         )
     }
 
     func observe(_ roundTrip: RoundTrip) {
         guard open != nil else { return }  // the lookups around the attempts are not part of them
-        // The server answers a pipeline's statements together, at its sync: each one is known only to
-        // have run between the round trip's start and its own answer.
-        for statement in roundTrip.statements {
-            open?.steps.append(Self.step(statement, sentAt: roundTrip.sentAt))
-        }
+        open?.events.append(.roundTrip(roundTrip))
     }
 
     /// The strategy held the thread for the request's think time.
     func thought(from start: UInt64, to end: UInt64) {
-        open?.steps.append(TraceStep(kind: .think, at: Self.micro(start), end: Self.micro(end)))
+        open?.events.append(.think(from: start, to: end))
     }
 
-    static func step(_ statement: RoundTrip.Statement, sentAt: UInt64) -> TraceStep {
-        let kind = TraceStep.Kind.of(sql: statement.sql)
-        var step = TraceStep(kind: kind, at: micro(sentAt), end: micro(statement.answeredAt), sqlState: statement.sqlState)
-        guard kind != .begin && kind != .commit && kind != .rollback else { return step }
-        step.sql = statement.sql
+    func step(_ statement: RoundTrip.Statement, sentAt: UInt64) -> TraceStep {
+        let known = StatementCatalog.shared.describe(statement, run: runId)
+        var step = TraceStep(
+            kind: known.kind,
+            at: Self.micro(sentAt),
+            end: Self.micro(statement.answeredAt),
+            statement: statement.name,
+            neverWaits: known.neverWaits ? true : nil,
+            sql: known.firstInRun || statement.name == nil ? statement.sql : nil,
+            sqlState: statement.sqlState
+        )
+        guard known.kind != .begin && known.kind != .commit && known.kind != .rollback else {
+            step.statement = nil
+            step.sql = nil
+            return step
+        }
         guard let result = statement.result else { return step }
         step.rows = result.rows.isEmpty ? result.affectedRows : result.rows.count
         if let first = result.rows.first, let column = result.columns.first {
             step.column = column
             step.value = first.first ?? nil
-        } else if kind == .write, let set = assignedParameter(statement.sql), set.index < statement.parameters.count {
+        } else if known.kind == .write, let set = known.assigned, set.index < statement.parameters.count {
             step.column = set.column
             step.value = statement.parameters[set.index]
         }
@@ -79,6 +108,49 @@ final class AttemptTracer: RoundTripObserver {
     }
 
     static func micro(_ nanoseconds: UInt64) -> UInt64 { nanoseconds / 1000 }
+}
+
+/// What the tracer knows of each prepared statement, told once per process from its SQL: its kind,
+/// whether its lock never waits, which parameter a write sets. It also remembers which statements'
+/// SQL a run's traces have carried already, so each goes over the wire once per run and process.
+final class StatementCatalog: Sendable {
+    static let shared = StatementCatalog()
+
+    struct Description: Sendable {
+        var kind: TraceStep.Kind
+        var neverWaits: Bool
+        var assigned: (column: String, index: Int)?
+        /// Whether this is the first time the statement is traced in this run by this process.
+        var firstInRun = false
+    }
+
+    private struct State {
+        var known: [String: Description] = [:]
+        var sent: Set<String> = []
+    }
+
+    private let state = Mutex(State())
+
+    func describe(_ statement: RoundTrip.Statement, run: UUID) -> Description {
+        guard let name = statement.name else { return Self.describe(sql: statement.sql) }
+        return state.withLock { state in
+            var description = state.known[name] ?? Self.describe(sql: statement.sql)
+            state.known[name] = description
+            // A name is reused only for the same SQL (a strategy file's statements are named by their version).
+            description.firstInRun = state.sent.insert("\(run.uuidString) \(name)").inserted
+            if state.sent.count > 100_000 { state.sent.removeAll() }
+            return description
+        }
+    }
+
+    static func describe(sql: String) -> Description {
+        let kind = TraceStep.Kind.of(sql: sql)
+        return Description(
+            kind: kind,
+            neverWaits: kind == .lock && TraceStep.Kind.neverWaits(sql: sql),
+            assigned: kind == .write ? AttemptTracer.assignedParameter(sql) : nil
+        )
+    }
 }
 
 extension AttemptTrace.Ending {

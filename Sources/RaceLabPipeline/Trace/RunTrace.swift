@@ -9,6 +9,8 @@ import RaceLabCore
 public final class RunTrace {
     private var buyers: [UUID: Int64] = [:]
     private(set) var attempts: [TraceFile.Attempt] = []
+    /// The SQL of each statement, as the first trace that carried it gave it.
+    private(set) var statements: [String: String] = [:]
 
     public init() {}
 
@@ -19,6 +21,9 @@ public final class RunTrace {
     func completed(_ outcome: OutcomeMessage) {
         guard let buyer = buyers[outcome.requestId], let trace = outcome.trace else { return }
         for attempt in trace {
+            for step in attempt.steps {
+                if let name = step.statement, let sql = step.sql, statements[name] == nil { statements[name] = sql }
+            }
             attempts.append(
                 TraceFile.Attempt(
                     requestId: outcome.requestId,
@@ -47,9 +52,17 @@ public final class RunTrace {
                 consumersPerWorker: report.consumersPerWorker,
                 thinkMs: report.thinkMs,
                 sold: Dictionary(uniqueKeysWithValues: report.perItem.map { (String($0.itemId), $0.sold) }),
-                oversold: report.oversold
+                oversold: report.oversold,
+                statements: statements
             ),
-            attempts: attempts
+            // Each step with its SQL, so each line of the file reads on its own.
+            attempts: attempts.map { attempt in
+                var attempt = attempt
+                for index in attempt.trace.steps.indices where attempt.trace.steps[index].sql == nil {
+                    attempt.trace.steps[index].sql = attempt.trace.steps[index].statement.flatMap { statements[$0] }
+                }
+                return attempt
+            }
         )
     }
 }
