@@ -8,20 +8,24 @@ import Musl
 import Darwin
 #endif
 
-/// A child process started with posix_spawn, which we wait for (reap) ourselves.
+/// A child process started with posix_spawn, which we wait for (reap) ourselves: the one way the lab
+/// starts programs (the servers' tools, local workers and API servers, pgbench).
 ///
 /// Not Foundation's `Process`: on Linux it can keep reporting a child as running while a daemon the
 /// child left behind (pg_ctl's postmaster) holds an inherited descriptor. With waitpid the answer is
 /// exactly "has this pid exited". Owns the pid until it is reaped; use from one thread.
-final class ChildProcess {
-    let pid: pid_t
-    private(set) var exitStatus: Int32?
+package final class ChildProcess {
+    package let pid: pid_t
+    /// The exit status, or 128 + the signal that ended it; nil while it runs.
+    package private(set) var exitStatus: Int32?
+    /// The signal that ended it, when one did.
+    package private(set) var exitSignal: Int32?
 
     /// Spawns `argv` with `environment`, in `directory`, stdin from /dev/null and stdout and stderr
     /// to `output` (a descriptor we keep). With `newSession` the child leads a new session and
     /// process group, so terminal signals do not reach it and it outlives us.
     /// - Throws: `SandboxError` if the program cannot be started.
-    init(argv: [String], environment: [String: String], directory: String?, output: Int32, newSession: Bool) throws {
+    package init(argv: [String], environment: [String: String], directory: String?, output: Int32, newSession: Bool) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -97,7 +101,7 @@ final class ChildProcess {
     #endif
 
     /// Whether the child has exited; reaps it if so.
-    var hasExited: Bool {
+    package var hasExited: Bool {
         if exitStatus != nil { return true }
         var status: Int32 = 0
         let result = waitpid(pid, &status, WNOHANG)
@@ -105,6 +109,7 @@ final class ChildProcess {
             // WIFEXITED / WEXITSTATUS / WTERMSIG are macros Swift does not import.
             let signal = status & 0x7f
             exitStatus = signal == 0 ? (status >> 8) & 0xff : 128 + signal
+            if signal != 0 { exitSignal = signal }
             return true
         }
         if result < 0, errno == ECHILD {
@@ -115,8 +120,11 @@ final class ChildProcess {
         return false
     }
 
+    /// Whether it still runs.
+    package var isRunning: Bool { !hasExited }
+
     /// Waits until the child exits or `timeout` seconds pass. Returns whether it exited.
-    func wait(timeout: Double) -> Bool {
+    package func wait(timeout: Double) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while !hasExited {
             if Date() >= deadline { return false }
@@ -126,7 +134,7 @@ final class ChildProcess {
     }
 
     /// Signals the child, or its whole process group when it leads one (a detached server).
-    func signal(_ signal: Int32, group: Bool) {
+    package func signal(_ signal: Int32, group: Bool = false) {
         guard !hasExited else { return }
         _ = kill(group ? -pid : pid, signal)
     }

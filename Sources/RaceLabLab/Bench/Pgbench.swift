@@ -1,6 +1,7 @@
 import Foundation
 import RaceLabCore
 import RaceLabPipeline
+import Sandbox
 
 /// PostgreSQL's own load generator, run on the transaction a strategy's worker runs, so the pipeline's
 /// throughput can be set beside what the database does with no queue and no workers in the way.
@@ -72,22 +73,31 @@ public struct Pgbench: Sendable {
         try script.text.write(to: file, atomically: true, encoding: .utf8)
 
         let perClient = max(1, (transactions + clients - 1) / clients)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = [
-            "-n", "-M", "prepared", "-c", String(clients), "-j", String(min(clients, 2)), "-t", String(perClient),
-            "-f", file.path, postgresURL,
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0, let tps = Self.parse(text, key: "tps = ") else {
+        let outputFile = folder.appendingPathComponent("output.txt")
+        let output = open(outputFile.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard output >= 0 else { throw HarnessError(message: "pgbench: cannot create \(outputFile.path): \(String(cString: strerror(errno)))") }
+        let process: ChildProcess
+        do {
+            defer { close(output) }
+            process = try ChildProcess(
+                argv: [
+                    executable, "-n", "-M", "prepared", "-c", String(clients), "-j", String(min(clients, 2)), "-t", String(perClient),
+                    "-f", file.path, postgresURL,
+                ],
+                environment: ProcessInfo.processInfo.environment,
+                directory: nil,
+                output: output,
+                newSession: false
+            )
+        } catch {
+            throw HarnessError(message: "cannot start pgbench \(executable): \(error)")
+        }
+        while !process.wait(timeout: 3600) {}
+        let text = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
+        let status = process.exitStatus ?? -1
+        guard status == 0, let tps = Self.parse(text, key: "tps = ") else {
             let last = text.split(separator: "\n").last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) ?? "no output"
-            throw HarnessError(message: "pgbench failed (exit \(process.terminationStatus)): \(last)")
+            throw HarnessError(message: "pgbench failed (exit \(status)): \(last)")
         }
         return Result(
             script: name,

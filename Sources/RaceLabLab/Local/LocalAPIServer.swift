@@ -13,7 +13,7 @@ import Synchronization
 /// command line, which every local user can read), so only this harness can fire gated runs through it;
 /// ``token(for:)`` gives it to the harness's publisher.
 public final class LocalAPIServer {
-    private let process: Process
+    private let process: ChildProcess
     private let logger: Logger
     /// `http://127.0.0.1:<port>`.
     public let baseURL: URL
@@ -56,7 +56,7 @@ public final class LocalAPIServer {
         }
         let (url, token) = (baseURL.absoluteString, token)
         HTTPStampedePublisher.issuedTokens.withLock { $0[url] = token }
-        logger.debug("Local API server ready", metadata: ["lab.url": "\(baseURL.absoluteString)", "lab.pid": "\(process.processIdentifier)"])
+        logger.debug("Local API server ready", metadata: ["lab.url": "\(baseURL.absoluteString)", "lab.pid": "\(process.pid)"])
     }
 
     private func waitUntilReady(port: Int, timeoutSeconds: Double) throws {
@@ -64,7 +64,7 @@ public final class LocalAPIServer {
         while true {
             guard process.isRunning else {
                 throw HarnessError(
-                    message: "the API server exited with status \(process.terminationStatus) before answering: \(lastLogLine()) (log: \(log.path))"
+                    message: "the API server exited with status \(process.exitStatus ?? -1) before answering: \(lastLogLine()) (log: \(log.path))"
                 )
             }
             let connection = BlockingHTTPConnection(host: "127.0.0.1", port: port, timeoutSeconds: 2)
@@ -91,12 +91,12 @@ public final class LocalAPIServer {
         let url = baseURL.absoluteString
         HTTPStampedePublisher.issuedTokens.withLock { _ = $0.removeValue(forKey: url) }
         guard process.isRunning else { return }
-        process.terminate()
+        process.signal(SIGTERM)
         let deadline = Date().addingTimeInterval(graceSeconds)
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         if process.isRunning {
-            logger.warning("API server did not stop in time; killing it", metadata: ["lab.pid": "\(process.processIdentifier)"])
-            kill(process.processIdentifier, SIGKILL)
+            logger.warning("API server did not stop in time; killing it", metadata: ["lab.pid": "\(process.pid)"])
+            kill(process.pid, SIGKILL)
         }
     }
 

@@ -2,13 +2,14 @@ import Foundation
 import Logging
 import RaceLabCore
 import RaceLabPipeline
+import Sandbox
 
 /// Worker processes the harness starts for one command and stops after it (`racelab run --workers W`).
 ///
 /// Each runs `racelab worker` from the same executable, with the same server URLs; its log goes to
 /// `logs/worker-N.log` under the lab home so a worker that fails to start can be diagnosed.
 public final class LocalWorkerPool {
-    private var processes: [(process: Process, log: URL)] = []
+    private var processes: [(process: ChildProcess, log: URL)] = []
     private let logger: Logger
     private let launch: (executable: URL, consumers: Int, environment: [String: String])
     /// Workers started again after they died.
@@ -40,7 +41,7 @@ public final class LocalWorkerPool {
         }
     }
 
-    private func spawn(log: URL, name: String) throws -> (process: Process, log: URL) {
+    private func spawn(log: URL, name: String) throws -> (process: ChildProcess, log: URL) {
         let readyFile = Self.readyFile(log: log)
         try? FileManager.default.removeItem(atPath: readyFile)
         let process = try LoggedProcess.start(
@@ -60,7 +61,7 @@ public final class LocalWorkerPool {
     /// Workers running now whose consumers have all subscribed (each says so in its ready file).
     private var readyCount: Int {
         processes.filter { entry in
-            entry.process.isRunning && ReadyFile.processIdentifier(at: Self.readyFile(log: entry.log)) == entry.process.processIdentifier
+            entry.process.isRunning && ReadyFile.processIdentifier(at: Self.readyFile(log: entry.log)) == entry.process.pid
         }.count
     }
 
@@ -87,14 +88,14 @@ public final class LocalWorkerPool {
 
     /// Process ids of the workers running now (for CPU accounting).
     public var processIdentifiers: [Int32] {
-        processes.filter { $0.process.isRunning }.map { $0.process.processIdentifier }
+        processes.filter { $0.process.isRunning }.map { $0.process.pid }
     }
 
     /// SIGKILLs one running worker chosen at random (fault injection); returns its pid.
     @discardableResult
     public func killRandomWorker() -> Int32? {
         guard let victim = processes.filter({ $0.process.isRunning }).randomElement() else { return nil }
-        let pid = victim.process.processIdentifier
+        let pid = victim.process.pid
         kill(pid, SIGKILL)
         logger.info("Chaos: killed a worker", metadata: ["lab.pid": "\(pid)"])
         return pid
@@ -108,30 +109,30 @@ public final class LocalWorkerPool {
             guard let fresh = try? spawn(log: log, name: name) else { continue }
             processes[index] = fresh
             restarts += 1
-            logger.info("Started a worker in place of one that died", metadata: ["lab.pid": "\(fresh.process.processIdentifier)"])
+            logger.info("Started a worker in place of one that died", metadata: ["lab.pid": "\(fresh.process.pid)"])
         }
     }
 
     /// A worker that has exited on its own (not killed by a signal — someone else's doing, which
     /// ``replaceDeadWorkers()`` mends), described with the last line of its log; nil while all run.
     public func failure() -> String? {
-        guard let dead = processes.first(where: { !$0.process.isRunning && $0.process.terminationReason == .exit }) else { return nil }
+        guard let dead = processes.first(where: { !$0.process.isRunning && $0.process.exitSignal == nil }) else { return nil }
         let lastLine =
             (try? String(contentsOf: dead.log, encoding: .utf8))?
             .split(whereSeparator: \.isNewline).last.map(String.init) ?? "no output"
-        return "worker process exited with status \(dead.process.terminationStatus): \(lastLine) (log: \(dead.log.path))"
+        return "worker process exited with status \(dead.process.exitStatus ?? -1): \(lastLine) (log: \(dead.log.path))"
     }
 
     /// Asks each worker to finish (SIGTERM), waits up to `graceSeconds`, then kills what is left.
     public func stop(graceSeconds: Double = 10) {
-        for entry in processes where entry.process.isRunning { entry.process.terminate() }
+        for entry in processes where entry.process.isRunning { entry.process.signal(SIGTERM) }
         let deadline = Date().addingTimeInterval(graceSeconds)
         while processes.contains(where: { $0.process.isRunning }) && Date() < deadline {
             Thread.sleep(forTimeInterval: 0.05)
         }
         for entry in processes where entry.process.isRunning {
-            logger.warning("Worker did not stop in time; killing it", metadata: ["lab.pid": "\(entry.process.processIdentifier)"])
-            kill(entry.process.processIdentifier, SIGKILL)
+            logger.warning("Worker did not stop in time; killing it", metadata: ["lab.pid": "\(entry.process.pid)"])
+            kill(entry.process.pid, SIGKILL)
         }
         processes.removeAll()
     }

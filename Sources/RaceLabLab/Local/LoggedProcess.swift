@@ -1,6 +1,7 @@
 import Foundation
 import RaceLabCore
 import RaceLabPipeline
+import Sandbox
 
 /// Starts a child process of the harness (a worker, the API server) with its output appended to a log
 /// file under the lab home, so a child that fails can be diagnosed from its log.
@@ -14,23 +15,17 @@ enum LoggedProcess {
         environment: [String: String],
         log: URL,
         what: String
-    ) throws -> Process {
-        if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
-        let handle = try FileHandle(forWritingTo: log)
-        defer { try? handle.close() }
-        _ = try? handle.seekToEnd()
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = environment
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            throw HarnessError(message: "cannot start \(what) \(executable.path): \(error.localizedDescription)")
+    ) throws -> ChildProcess {
+        // Never through a symlink someone left at the log's path.
+        let output = open(log.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard output >= 0 else {
+            throw HarnessError(message: "cannot start \(what): cannot open its log \(log.path): \(String(cString: strerror(errno)))")
         }
-        return process
+        defer { close(output) }
+        do {
+            return try ChildProcess(argv: [executable.path] + arguments, environment: environment, directory: nil, output: output, newSession: false)
+        } catch {
+            throw HarnessError(message: "cannot start \(what) \(executable.path): \(error)")
+        }
     }
 }
