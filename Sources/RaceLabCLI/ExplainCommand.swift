@@ -38,11 +38,18 @@ struct ExplainCommand: ParsableCommand {
     }
 
     func run() throws {
-        let text: String
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw CLIError(message: "\(file) is a directory; name a trace file (racelab run --trace FILE writes one)")
+        }
+        let data: Data
         do {
-            text = try String(contentsOfFile: file, encoding: .utf8)
+            data = try Data(contentsOf: URL(fileURLWithPath: file))
         } catch {
             throw CLIError(message: "cannot read \(file): \(fileErrorCause(error))")
+        }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw CLIError(message: "\(file): not text (not UTF-8), so not a trace written by racelab run --trace")
         }
         let trace: TraceFile
         do {
