@@ -113,7 +113,7 @@ final class PurchaseLedger: Sendable {
         var stampede: [UUID] = []
         /// The stock the last demo stampede reset its item to.
         var stampedeStock = 0
-        var metrics = PurchaseMetrics()
+        var metrics: PurchaseMetrics
         var subscribers: [UUID: AsyncStream<ServerEvent>.Continuation] = [:]
         var closed = false
     }
@@ -122,14 +122,23 @@ final class PurchaseLedger: Sendable {
     let pendingDeadline: Duration
     let maxSubscribers: Int
     private let ownRun: UUID
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
-    /// - Parameter ownRun: the server's run id; purchases of other runs are `forwarded`.
-    init(ownRun: UUID, capacity: Int = 100_000, pendingDeadline: Duration = .seconds(600), maxSubscribers: Int = 32) {
+    /// - Parameters:
+    ///   - ownRun: the server's run id; purchases of other runs are `forwarded`.
+    ///   - metrics: where `/metrics` reads the counts from; a registry of this ledger's own by default.
+    init(
+        ownRun: UUID,
+        capacity: Int = 100_000,
+        pendingDeadline: Duration = .seconds(600),
+        maxSubscribers: Int = 32,
+        metrics: ServerMetrics = ServerMetrics()
+    ) {
         self.ownRun = ownRun
         self.capacity = max(1, capacity)
         self.pendingDeadline = pendingDeadline
         self.maxSubscribers = maxSubscribers
+        state = Mutex(State(metrics: PurchaseMetrics(prometheus: metrics)))
     }
 
     // MARK: Purchases
@@ -273,9 +282,9 @@ final class PurchaseLedger: Sendable {
         /// none of the counts above.
         var harness: HarnessCounts
 
-        /// The Prometheus text; `queueDepth` is nil when the broker did not answer.
+        /// The Prometheus text, with these counts as its gauges; `queueDepth` is nil when the broker did not answer.
         func exposition(queueDepth: Int?) -> String {
-            metrics.exposition(queueDepth: queueDepth, pending: pending, unknown: unknown)
+            String(decoding: metrics.prometheus.exposition(pending: pending, unknown: unknown, queueDepth: queueDepth), as: UTF8.self)
         }
     }
 
