@@ -113,7 +113,7 @@ final class PurchaseLedger: Sendable {
         var stampede: [UUID] = []
         /// The stock the last demo stampede reset its item to.
         var stampedeStock = 0
-        var metrics: PurchaseMetrics
+        var metrics = PurchaseMetrics()
         var subscribers: [UUID: AsyncStream<ServerEvent>.Continuation] = [:]
         var closed = false
     }
@@ -122,23 +122,14 @@ final class PurchaseLedger: Sendable {
     let pendingDeadline: Duration
     let maxSubscribers: Int
     private let ownRun: UUID
-    private let state: Mutex<State>
+    private let state = Mutex(State())
 
-    /// - Parameters:
-    ///   - ownRun: the server's run id; purchases of other runs are `forwarded`.
-    ///   - metrics: where `/metrics` reads the counts from; a registry of this ledger's own by default.
-    init(
-        ownRun: UUID,
-        capacity: Int = 100_000,
-        pendingDeadline: Duration = .seconds(600),
-        maxSubscribers: Int = 32,
-        metrics: ServerMetrics = ServerMetrics()
-    ) {
+    /// - Parameter ownRun: the server's run id; purchases of other runs are `forwarded`.
+    init(ownRun: UUID, capacity: Int = 100_000, pendingDeadline: Duration = .seconds(600), maxSubscribers: Int = 32) {
         self.ownRun = ownRun
         self.capacity = max(1, capacity)
         self.pendingDeadline = pendingDeadline
         self.maxSubscribers = maxSubscribers
-        state = Mutex(State(metrics: PurchaseMetrics(prometheus: metrics)))
     }
 
     // MARK: Purchases

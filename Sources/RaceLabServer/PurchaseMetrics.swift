@@ -8,8 +8,8 @@ import RaceLabPipeline
 /// Latency runs from the moment the server published a request to the moment its worker committed
 /// (`OutcomeMessage.finishedAt`), both on the wall clock.
 struct PurchaseMetrics: Sendable {
-    /// Where `/metrics` reads the same records from.
-    let prometheus: ServerMetrics
+    /// Where `/metrics` reads the same records from: a registry of this ledger's own, so of its server's.
+    let prometheus = ServerMetrics()
     /// Outcomes over every strategy, each outcome present (zero when none).
     private(set) var outcomeTotals = Dictionary(uniqueKeysWithValues: PurchaseOutcome.allCases.map { ($0, 0) })
     /// This server's purchases the broker confirmed.
@@ -18,10 +18,6 @@ struct PurchaseMetrics: Sendable {
     private(set) var forwarded = 0
     /// Publish-to-commit latencies in microseconds, up to an hour.
     private(set) var latencyMicroseconds = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
-
-    init(prometheus: ServerMetrics) {
-        self.prometheus = prometheus
-    }
 
     mutating func recordAccepted(forwarded isForwarded: Bool = false) {
         if isForwarded { forwarded += 1 } else { accepted += 1 }
