@@ -10,7 +10,7 @@
 //   RaceLabPipeline      the road a purchase takes: strategies, worker, stampede runner, invariants, dead letters
 //   RaceLabLab           this machine's lab: servers, local worker pool and API server, chaos, bench
 //   RaceLabExperiments   matrices: specs, result store, matrix reports, compare
-//   RaceLabServer        the HTTP front door (Hummingbird): purchases in, outcomes out, items, metrics
+//   RaceLabServer        the HTTP front door (Hummingbird): purchases in, outcomes out, items, metrics (swift-prometheus)
 //   racelab              the command line
 //   LabTestSupport       (tests only) the live suites' shared helpers: each suite's own database and vhost
 import PackageDescription
@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -100,6 +101,7 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(

@@ -273,9 +273,9 @@ final class PurchaseLedger: Sendable {
         /// none of the counts above.
         var harness: HarnessCounts
 
-        /// The Prometheus text; `queueDepth` is nil when the broker did not answer.
+        /// The Prometheus text, with these counts as its gauges; `queueDepth` is nil when the broker did not answer.
         func exposition(queueDepth: Int?) -> String {
-            metrics.exposition(queueDepth: queueDepth, pending: pending, unknown: unknown)
+            String(decoding: metrics.prometheus.exposition(pending: pending, unknown: unknown, queueDepth: queueDepth), as: UTF8.self)
         }
     }
 
