@@ -118,3 +118,13 @@ struct BenchTests {
         #expect(tally.lastFinish == 5_010_000_000)
     }
 }
+
+@Suite struct PgbenchCommandLineTests {
+    @Test func thePasswordGoesInTheEnvironmentNotOnTheCommandLine() {
+        let (url, environment) = Pgbench.withoutPassword("postgresql://racelab:s3cr%40t@127.0.0.1:5432/racelab")
+        #expect(url == "postgresql://racelab@127.0.0.1:5432/racelab")
+        #expect(environment["PGPASSWORD"] == "s3cr@t")
+        let (same, _) = Pgbench.withoutPassword("postgresql://racelab@127.0.0.1:5432/racelab")
+        #expect(same == "postgresql://racelab@127.0.0.1:5432/racelab")
+    }
+}

@@ -60,6 +60,17 @@ public struct Pgbench: Sendable {
         public var latencyAverageMs: Double?
     }
 
+    /// `url` without its password, and the environment that hands the password to libpq instead
+    /// (`PGPASSWORD`): a command line is visible to every user of the machine (`ps`), the environment is not.
+    static func withoutPassword(_ url: String) -> (url: String, environment: [String: String]) {
+        var environment = ProcessInfo.processInfo.environment
+        guard var components = URLComponents(string: url), let password = components.password else { return (url, environment) }
+        components.password = nil
+        guard let bare = components.string else { return (url, environment) }
+        environment["PGPASSWORD"] = password
+        return (bare, environment)
+    }
+
     /// Runs `script` with `clients` connections, `transactions` in all (rounded up to a multiple of
     /// `clients`), prepared statements, no vacuum. Blocks until pgbench exits.
     ///
@@ -73,6 +84,7 @@ public struct Pgbench: Sendable {
         try script.text.write(to: file, atomically: true, encoding: .utf8)
 
         let perClient = max(1, (transactions + clients - 1) / clients)
+        let connection = Self.withoutPassword(postgresURL)
         let outputFile = folder.appendingPathComponent("output.txt")
         let output = open(outputFile.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard output >= 0 else { throw HarnessError(message: "pgbench: cannot create \(outputFile.path): \(String(cString: strerror(errno)))") }
@@ -82,9 +94,9 @@ public struct Pgbench: Sendable {
             process = try ChildProcess(
                 argv: [
                     executable, "-n", "-M", "prepared", "-c", String(clients), "-j", String(min(clients, 2)), "-t", String(perClient),
-                    "-f", file.path, postgresURL,
+                    "-f", file.path, connection.url,
                 ],
-                environment: ProcessInfo.processInfo.environment,
+                environment: connection.environment,
                 directory: nil,
                 output: output,
                 newSession: false
