@@ -56,21 +56,8 @@ extension APIServer {
             throw problem
         }
         let buyers = Dictionary(record.requests.map { ($0.requestId, $0.buyerId) }, uniquingKeysWith: { a, _ in a })
-        var attempts: [TraceFile.Attempt] = []
-        for outcome in record.outcomes {
-            guard let buyer = buyers[outcome.requestId] else { continue }
-            for attempt in outcome.trace ?? [] {
-                attempts.append(
-                    TraceFile.Attempt(
-                        requestId: outcome.requestId,
-                        buyerId: buyer,
-                        itemId: outcome.itemId,
-                        outcome: outcome.outcome,
-                        worker: outcome.worker,
-                        trace: attempt
-                    )
-                )
-            }
+        let attempts = record.outcomes.flatMap { outcome in
+            buyers[outcome.requestId].map { TraceFile.Attempt.lines(of: outcome, buyerId: $0) } ?? []
         }
         // What the outcomes say was sold: the page tells the story of what the workers reported.
         let sold = record.outcomes.filter { $0.outcome == .purchased }.count * first.quantity

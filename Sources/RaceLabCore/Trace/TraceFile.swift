@@ -78,6 +78,20 @@ public struct TraceFile: Sendable, Equatable {
             self.trace = trace
         }
 
+        /// One line per attempt of a traced outcome (its `trace`), whose request was `buyerId`'s.
+        public static func lines(of outcome: OutcomeMessage, buyerId: Int64) -> [Attempt] {
+            (outcome.trace ?? []).map { attempt in
+                Attempt(
+                    requestId: outcome.requestId,
+                    buyerId: buyerId,
+                    itemId: outcome.itemId,
+                    outcome: outcome.outcome,
+                    worker: outcome.worker,
+                    trace: attempt
+                )
+            }
+        }
+
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             requestId = try container.decode(UUID.self, forKey: .requestId)

@@ -24,17 +24,8 @@ public final class RunTrace {
             for step in attempt.steps {
                 if let name = step.statement, let sql = step.sql, statements[name] == nil { statements[name] = sql }
             }
-            attempts.append(
-                TraceFile.Attempt(
-                    requestId: outcome.requestId,
-                    buyerId: buyer,
-                    itemId: outcome.itemId,
-                    outcome: outcome.outcome,
-                    worker: outcome.worker,
-                    trace: attempt
-                )
-            )
         }
+        attempts += TraceFile.Attempt.lines(of: outcome, buyerId: buyer)
     }
 
     /// The trace of the run `report` describes.
