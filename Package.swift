@@ -11,7 +11,10 @@
 //   RaceLabLab           this machine's lab: servers, local worker pool and API server, chaos, bench
 //   RaceLabExperiments   matrices: specs, result store, matrix reports, compare
 //   RaceLabServer        the HTTP front door (Hummingbird): purchases in, outcomes out, items, metrics (swift-prometheus)
-//   racelab              the command line
+//   RaceLabCommandLine   what both executables parse and print: the lab options, writable paths, one-line errors
+//   racelab              the command line (RaceLabCLI); `racelab serve` runs racelab-server
+//   racelab-server       the HTTP server's executable (RaceLabServerCLI): the only one built on Hummingbird and
+//                        SwiftNIO, so `swift build --product racelab` (the demo's build) skips them
 //   LabTestSupport       (tests only) the live suites' shared helpers: each suite's own database and vhost
 import PackageDescription
 
@@ -20,6 +23,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "racelab", targets: ["RaceLabCLI"]),
+        .executable(name: "racelab-server", targets: ["RaceLabServerCLI"]),
         .library(name: "RaceLab", targets: ["RaceLabCore", "RaceLabPipeline", "RaceLabLab", "RaceLabExperiments"]),
     ],
     dependencies: [
@@ -104,6 +108,15 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        .target(
+            name: "RaceLabCommandLine",
+            dependencies: [
+                "RaceLabLab",
+                "Sandbox",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "RaceLabCLI",
             dependencies: [
@@ -111,11 +124,19 @@ let package = Package(
                 "RaceLabPipeline",
                 "RaceLabLab",
                 "RaceLabExperiments",
-                "RaceLabServer",
+                "RaceLabCommandLine",
                 "Postgres",
                 "Sandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "RaceLabServerCLI",
+            dependencies: [
+                "RaceLabServer",
+                "RaceLabCommandLine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // What the live suites share: the servers' URLs, each suite's own database and vhost on them

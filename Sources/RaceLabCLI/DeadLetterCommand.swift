@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RaceLabCommandLine
 import RaceLabCore
 import RaceLabExperiments
 import RaceLabLab

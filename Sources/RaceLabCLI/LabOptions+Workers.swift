@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RaceLabCommandLine
 import RaceLabCore
 import RaceLabExperiments
 import RaceLabLab
@@ -16,7 +17,7 @@ extension LabOptions {
         var pool: LocalWorkerPool?
         if count > 0 {
             let started = try LocalWorkerPool(
-                executable: try RunCommand.executable(),
+                executable: try LabExecutable.current(),
                 count: count,
                 consumers: consumers,
                 postgresURL: servers.postgresURL,

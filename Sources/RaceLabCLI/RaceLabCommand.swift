@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RaceLabCommandLine
 
 /// `racelab`: the root command.
 @main
@@ -20,28 +21,25 @@ struct RaceLabCommand: ParsableCommand {
 
     /// Parses and runs, printing a failure as one line on stderr (help and usage errors print as usual).
     static func main() {
-        // `racelab help NAME` for a NAME that is not a command is an error, not the root help.
         let arguments = Array(CommandLine.arguments.dropFirst())
+        // `racelab help NAME` for a NAME that is not a command is an error, not the root help.
         if arguments.first == "help", arguments.count > 1 {
             let known = configuration.subcommands.map { $0._commandName }
             if !known.contains(arguments[1]) {
                 fail("no command '\(arguments[1])' (commands: \(known.joined(separator: ", ")))")
             }
         }
+        // `racelab serve` is racelab-server's: its options, its help.
         do {
-            var command = try parseAsRoot()
-            try command.run()
+            if arguments.first == "serve" { try ServeCommand.handOver(Array(arguments.dropFirst())) }
+            if arguments == ["help", "serve"] { try ServeCommand.handOver(["--help"]) }
         } catch {
-            if exitCode(for: error) == .success { Self.exit(withError: error) }  // --help, --version
-            fail(message(for: error))
+            fail("\(error)")
         }
+        OneLineErrors.run(Self.self, arguments: arguments, name: "racelab")
     }
 
-    static func fail(_ message: String) -> Never {
-        let line = message.split(whereSeparator: \.isNewline).first.map(String.init) ?? message
-        FileHandle.standardError.write(Data("racelab: \(line)\n".utf8))
-        Foundation.exit(1)
-    }
+    static func fail(_ message: String) -> Never { OneLineErrors.fail(message, name: "racelab") }
 }
 
 /// An error the CLI reports as it is: one line, exit status 1.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RaceLabCommandLine
 import RaceLabCore
 import RaceLabExperiments
 import RaceLabLab
@@ -99,6 +100,10 @@ struct RunCommand: ParsableCommand {
         if apiURL != nil, via != .http { throw ValidationError("--api-url needs --via http") }
         // RACELAB_API_URL stands for --api-url: checked as early, and named.
         if via == .http, let given = givenAPIURL { _ = try Self.apiURL(given.value, source: given.source) }
+        // Without an API to send through, the run starts racelab-server: built, or said before anything runs.
+        if via == .http, givenAPIURL == nil {
+            do { _ = try LabExecutable.server() } catch { throw ValidationError("--via http: \(error)") }
+        }
         if let history, let problem = WritablePath.problemWithFile(history, option: "--history") { throw ValidationError(problem) }
         if let trace, let problem = WritablePath.problemWithFile(trace, option: "--trace") { throw ValidationError(problem) }
     }
@@ -158,7 +163,7 @@ struct RunCommand: ParsableCommand {
                 transport = .http(try Self.apiURL(given.value, source: given.source))
             } else {
                 let server = try LocalAPIServer(
-                    executable: try Self.executable(),
+                    executable: try LabExecutable.server(),
                     postgresURL: servers.postgresURL,
                     amqpURL: servers.amqpURL,
                     logDirectory: lab.homeURL.appendingPathComponent("logs"),
@@ -241,11 +246,6 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    /// This very executable, to start workers from.
-    static func executable() throws -> URL {
-        guard let url = Bundle.main.executableURL else { throw CLIError(message: "cannot find the racelab executable to start workers from") }
-        return url
-    }
 }
 
 extension RunCommand {

@@ -1,90 +1,35 @@
 import ArgumentParser
-import Dispatch
 import Foundation
-import RaceLabCore
-import RaceLabExperiments
 import RaceLabLab
-import RaceLabPipeline
-import RaceLabServer
 
-/// `racelab serve`: the HTTP front door (purchases, items, events, metrics, docs).
+/// `racelab serve`: the HTTP front door, which is its own executable, `racelab-server` (the only part of
+/// RaceLab built on Hummingbird and SwiftNIO, so `racelab` and the demo build without them). This command
+/// hands its arguments over: `racelab serve ARGS` is `racelab-server ARGS` in this process (exec).
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Serve the HTTP API until stopped (SIGINT/SIGTERM); see /docs once it runs.",
-        discussion: "Purchases are published to racelab.purchases with confirms; run workers (racelab worker) to settle them."
-    )
-
-    @OptionGroup var lab: LabOptions
-
-    @Option(help: "Address to listen on.")
-    var host: String = "127.0.0.1"
-
-    @Option(help: "Port to listen on (0: a free one; the port taken is printed on start).")
-    var port: Int = 8080
-
-    @Option(
-        help: """
-            API token (env RACELAB_API_TOKEN, which keeps it out of the process list): POSTs must then send \
-            Authorization: Bearer <token>; needed for a host beyond loopback.
+        discussion: """
+            Runs racelab-server, built beside racelab (scripts/setup builds both; the demo's build skips it). \
+            Purchases are published to racelab.purchases with confirms; run workers (racelab worker) to settle them. \
+            racelab serve --help lists the server's options.
             """
     )
-    var token: String?
 
-    /// Set by `racelab run --via http`, which starts this server: stop when that parent is gone.
-    @Flag(help: .hidden)
-    var exitWithParent = false
+    @Argument(parsing: .captureForPassthrough, help: "The server's options (--host, --port, --token, …).")
+    var options: [String] = []
 
-    /// The token given, else `RACELAB_API_TOKEN`'s.
-    var apiToken: String? { token ?? LabOptions.environment("RACELAB_API_TOKEN") }
+    func run() throws { try Self.handOver(options) }
 
-    func validate() throws {
-        guard (0...65_535).contains(port) else { throw ValidationError("--port must be in 0...65535 (got \(port))") }
-        // Before any server is reached or started: a port in use or an unknown host is one line naming it.
-        if let failure = ListenFailure.check(host: host, port: port) { throw ValidationError(failure.description) }
-        let configuration = APIServerConfiguration(postgresURL: "", amqpURL: "", host: host, port: port, token: apiToken)
-        if let problem = configuration.problem { throw ValidationError(problem) }
-    }
-
-    func run() throws {
-        let logger = lab.makeLogger(label: "racelab.serve")
-        let servers = try lab.servers(logger: logger)
-        let configuration = APIServerConfiguration(
-            postgresURL: servers.postgresURL,
-            amqpURL: servers.amqpURL,
-            host: host,
-            port: port,
-            token: apiToken
-        )
-        let server = try APIServer(configuration: configuration, logger: logger)
-        // The command is synchronous (see RaceLabCommand.main); the server runs in a task while this thread
-        // waits. Hummingbird's service group stops it gracefully on SIGINT/SIGTERM.
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            do {
-                try await server.run { port in
-                    // One line on stderr (stdout stays clean), whatever the log level: where to point a browser.
-                    let line = "racelab serve: listening on \(configuration.baseURL(port: port)) (dashboard /, docs /docs)\n"
-                    FileHandle.standardError.write(Data(line.utf8))
-                }
-            } catch {
-                server.stop()
-                RaceLabCommand.fail("\(error)")
-            }
-            done.signal()
-        }
-        var parentWatch: DispatchSourceTimer?
-        if exitWithParent {
-            let parent = getppid()
-            let timer = DispatchSource.makeTimerSource(queue: .global())
-            timer.schedule(deadline: .now() + 1, repeating: 1)
-            timer.setEventHandler { if getppid() != parent { kill(getpid(), SIGTERM) } }  // the graceful path
-            timer.resume()
-            parentWatch = timer
-        }
-        done.wait()
-        parentWatch?.cancel()
-        server.waitUntilStopped()
-        logger.info("Server stopped")
+    /// Replaces this process with `racelab-server arguments`; returns only by throwing.
+    static func handOver(_ arguments: [String]) throws -> Never {
+        let server: URL
+        do { server = try LabExecutable.server() } catch { throw CLIError(message: "serve: \(error)") }
+        // The server names itself after argv[0]: "racelab serve" in its usage, its errors start "racelab:".
+        let argv = (["racelab serve"] + arguments).map { strdup($0) } + [nil]
+        execv(server.path, argv)
+        let cause = String(cString: strerror(errno))
+        argv.forEach { free($0) }
+        throw CLIError(message: "serve: cannot run \(server.path): \(cause)")
     }
 }

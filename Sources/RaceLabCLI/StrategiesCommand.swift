@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Postgres
+import RaceLabCommandLine
 import RaceLabCore
 import RaceLabExperiments
 import RaceLabLab

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import RaceLabCommandLine
 import RaceLabCore
 import RaceLabExperiments
 import RaceLabLab

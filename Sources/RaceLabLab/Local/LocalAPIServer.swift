@@ -5,7 +5,7 @@ import RaceLabPipeline
 import Sandbox
 import Synchronization
 
-/// A `racelab serve` process the harness starts for one command and stops after it (`racelab run --via http`).
+/// A `racelab-server` process (what `racelab serve` runs) the harness starts for one command and stops after it (`racelab run --via http`).
 ///
 /// It listens on a free port of 127.0.0.1, uses the same server URLs, and logs to `logs/serve.log` under
 /// the lab home, so a server that fails to start can be diagnosed. It runs with an API token — the
@@ -43,7 +43,7 @@ public final class LocalAPIServer {
         environment[HTTPStampedePublisher.tokenVariable] = token
         process = try LoggedProcess.start(
             executable,
-            arguments: ["serve", "--host", "127.0.0.1", "--port", String(port), "--exit-with-parent"],
+            arguments: ["--host", "127.0.0.1", "--port", String(port), "--exit-with-parent"],
             environment: environment,
             log: log,
             what: "the API server"

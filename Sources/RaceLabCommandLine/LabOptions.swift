@@ -1,30 +1,29 @@
 import ArgumentParser
 import Foundation
 import Logging
-import RaceLabCore
-import RaceLabExperiments
 import RaceLabLab
-import RaceLabPipeline
 import Sandbox
 
 /// Where the servers are and how chatty the logs are; shared by every subcommand.
-struct LabOptions: ParsableArguments {
+package struct LabOptions: ParsableArguments {
+    package init() {}
+
     @Option(help: "PostgreSQL URL (env RACELAB_POSTGRES_URL; unset: the lab's own server under the lab home).")
-    var postgresURL: String?
+    package var postgresURL: String?
 
     @Option(help: "RabbitMQ URL (env RACELAB_AMQP_URL; unset: the lab's own server under the lab home).")
-    var amqpURL: String?
+    package var amqpURL: String?
 
     @Option(help: "The lab home, for the embedded servers and logs (env RACELAB_HOME).")
-    var home: String = Sandbox.defaultHome().path
+    package var home: String = Sandbox.defaultHome().path
 
     @Option(help: "Log level on stderr: trace, debug, info, notice, warning, error (env RACELAB_LOG_LEVEL; default notice).")
-    var logLevel: String?
+    package var logLevel: String?
 
     /// The level in force: the option, else `RACELAB_LOG_LEVEL`, else notice.
-    var level: String { logLevel ?? Self.environment("RACELAB_LOG_LEVEL") ?? "notice" }
+    package var level: String { logLevel ?? Self.environment("RACELAB_LOG_LEVEL") ?? "notice" }
 
-    func validate() throws {
+    package func validate() throws {
         // The lab home (the sandbox's servers, logs, the result store) must be a folder we can write.
         let homeSource = Self.environment("RACELAB_HOME") != nil && home == Sandbox.defaultHome().path ? "RACELAB_HOME" : "--home"
         if let problem = WritablePath.problemWithFolder(home, option: homeSource) { throw ValidationError(problem) }
@@ -43,10 +42,10 @@ struct LabOptions: ParsableArguments {
         }
     }
 
-    var homeURL: URL { URL(fileURLWithPath: home) }
+    package var homeURL: URL { URL(fileURLWithPath: home) }
 
     /// Sets up swift-log on stderr and returns the command's logger.
-    func makeLogger(label: String) -> Logger {
+    package func makeLogger(label: String) -> Logger {
         let level = Logger.Level(rawValue: self.level) ?? .notice
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -57,7 +56,7 @@ struct LabOptions: ParsableArguments {
     }
 
     /// The configured servers, with the sandbox standing in for any that is not configured.
-    func servers(logger: Logger) throws -> LabServers {
+    package func servers(logger: Logger) throws -> LabServers {
         try LabServers.resolve(
             postgresURL: postgresURL ?? Self.environment("RACELAB_POSTGRES_URL"),
             amqpURL: amqpURL ?? Self.environment("RACELAB_AMQP_URL"),
@@ -67,7 +66,7 @@ struct LabOptions: ParsableArguments {
     }
 
     /// An environment variable, with empty counting as unset.
-    static func environment(_ name: String) -> String? {
+    package static func environment(_ name: String) -> String? {
         ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
     }
 }

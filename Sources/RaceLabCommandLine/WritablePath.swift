@@ -2,10 +2,10 @@ import Foundation
 
 /// Checks, before any work, that what a command will write can be written: one line naming the
 /// option, the path and the cause ("is a directory", "not a folder", "permission denied").
-enum WritablePath {
+package enum WritablePath {
     /// A file to create or replace (`--store`, `--history`): its folder must exist and take new files,
     /// and the path must not be a directory.
-    static func problemWithFile(_ path: String, option: String) -> String? {
+    package static func problemWithFile(_ path: String, option: String) -> String? {
         guard !path.isEmpty else { return "\(option): expected a file path, got ''" }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
@@ -21,7 +21,7 @@ enum WritablePath {
 
     /// A folder to create if needed and fill (`--output`): it must be a folder that takes new files,
     /// or not exist yet under one that does.
-    static func problemWithFolder(_ path: String, option: String) -> String? {
+    package static func problemWithFolder(_ path: String, option: String) -> String? {
         guard !path.isEmpty else { return "\(option): expected a folder path, got ''" }
         var existing = URL(fileURLWithPath: path).standardizedFileURL
         var isDirectory: ObjCBool = false
