@@ -29,7 +29,7 @@ struct ServeCommand: ParsableCommand {
         let argv = (["racelab serve"] + arguments).map { strdup($0) } + [nil]
         execv(server.path, argv)
         let cause = String(cString: strerror(errno))
-        argv.forEach { free($0) }
+        for argument in argv { free(argument) }
         throw CLIError(message: "serve: cannot run \(server.path): \(cause)")
     }
 }

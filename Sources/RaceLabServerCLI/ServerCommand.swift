@@ -12,8 +12,8 @@ import RaceLabServer
 @main
 struct ServerCommand: ParsableCommand {
     /// "racelab serve" when `racelab serve` started it, else the executable's own name.
-    static let name = CommandLine.arguments.first.map { $0.hasPrefix("racelab serve") ? "racelab serve" : URL(fileURLWithPath: $0).lastPathComponent }
-        ?? "racelab-server"
+    static let name =
+        CommandLine.arguments.first.map { $0 == "racelab serve" ? $0 : URL(fileURLWithPath: $0).lastPathComponent } ?? "racelab-server"
 
     static let configuration = CommandConfiguration(
         commandName: name,

@@ -16,11 +16,11 @@ import Testing
     }
 
     /// Runs `racelab arguments…` against this target's lab (`environment` adds or replaces variables).
-    static func racelab(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
+    static func racelab(_ arguments: [String], environment: [String: String] = [:], executable: URL = LabEnvironment.executable) async throws -> Result {
         if LabEnvironment.available { try await LabEnvironment.lab.provision() }  // for callers outside the lab's suites
         return try await onThread {
             let process = Process()
-            process.executableURL = LabEnvironment.executable
+            process.executableURL = executable
             process.arguments = arguments
             // The suite's own database and vhost, unless the test names other servers.
             var env = ProcessInfo.processInfo.environment
@@ -147,7 +147,37 @@ import Testing
     @Test func helpListsTheSubcommands() async throws {
         let result = try await Self.racelab(["--help"])
         #expect(result.status == 0)
-        for command in ["run", "worker", "up", "down"] { #expect(result.stdout.contains(command)) }
+        for command in ["run", "worker", "up", "down", "serve"] { #expect(result.stdout.contains(command)) }
+    }
+
+    /// `racelab serve` is racelab-server under that name: its options, help and one-line errors.
+    @Test func serveHandsItsArgumentsToRacelabServer() async throws {
+        let help = try await Self.racelab(["serve", "--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("USAGE: racelab serve ["), "stdout: \(help.stdout)")
+        #expect(help.stdout.contains("--port <port>"))
+        #expect(try await Self.racelab(["help", "serve"]).stdout == help.stdout)
+        expectOneLineError(try await Self.racelab(["serve", "--port", "70000"]), mentioning: "racelab: --port must be in 0...65535 (got 70000)")
+        let server = LabEnvironment.executable.deletingLastPathComponent().appendingPathComponent("racelab-server")
+        let direct = try await Self.racelab(["--port", "70000"], executable: server)
+        expectOneLineError(direct, mentioning: "racelab-server: --port must be in 0...65535 (got 70000)")
+    }
+
+    /// The demo builds racelab alone: without racelab-server beside it, `serve` and `run --via http` say how
+    /// to build it, before anything runs.
+    @Test func withoutRacelabServerBesideItServeAndViaHTTPSayHowToBuildIt() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("racelab-alone-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let alone = folder.appendingPathComponent("racelab")
+        try FileManager.default.copyItem(at: LabEnvironment.executable.resolvingSymlinksInPath(), to: alone)
+        let missing = "the HTTP server is not built (no \(folder.path)/racelab-server): build it with `swift build"
+        expectOneLineError(try await Self.racelab(["serve", "--port", "0"], executable: alone), mentioning: "racelab: serve: \(missing)")
+        let run = try await Self.racelab(["run", "--strategy", "naive", "--buyers", "10", "--stock", "1", "--via", "http"], executable: alone)
+        expectOneLineError(run, mentioning: "racelab: --via http: \(missing)")
+        // The rest of racelab works alone.
+        let strategies = try await Self.racelab(["strategies", "--format", "json"], executable: alone)
+        #expect(strategies.status == 0, "stderr: \(strategies.stderr)")
     }
 }
 

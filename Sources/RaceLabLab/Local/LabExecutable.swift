@@ -6,18 +6,18 @@ import RaceLabPipeline
 ///
 /// The server is its own executable because it is the only part built on Hummingbird and SwiftNIO,
 /// most of a first build: `racelab` (and so the demo) builds without them.
-public enum LabExecutable {
+package enum LabExecutable {
     /// The HTTP server's executable name.
-    public static let serverName = "racelab-server"
+    package static let serverName = "racelab-server"
 
     /// This process's own executable, links resolved.
-    public static func current() throws -> URL {
+    package static func current() throws -> URL {
         guard let url = Bundle.main.executableURL else { throw HarnessError(message: "cannot find the racelab executable to start workers from") }
         return url.resolvingSymlinksInPath()
     }
 
     /// `racelab-server` beside this executable; when it is not there, a one-line error saying how to build it.
-    public static func server() throws -> URL {
+    package static func server() throws -> URL {
         let folder = try current().deletingLastPathComponent()
         let server = folder.appendingPathComponent(serverName)
         guard FileManager.default.isExecutableFile(atPath: server.path) else {
