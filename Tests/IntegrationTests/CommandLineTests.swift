@@ -16,7 +16,11 @@ import Testing
     }
 
     /// Runs `racelab arguments…` against this target's lab (`environment` adds or replaces variables).
-    static func racelab(_ arguments: [String], environment: [String: String] = [:], executable: URL = LabEnvironment.executable) async throws -> Result {
+    static func racelab(
+        _ arguments: [String],
+        environment: [String: String] = [:],
+        executable: URL = LabEnvironment.executable
+    ) async throws -> Result {
         if LabEnvironment.available { try await LabEnvironment.lab.provision() }  // for callers outside the lab's suites
         return try await onThread {
             let process = Process()
