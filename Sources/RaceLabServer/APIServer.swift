@@ -90,7 +90,10 @@ public final class APIServer: Sendable {
 
     /// The routes, behind ``ProblemMiddleware`` and ``AccessMiddleware``, each registered with its OpenAPI
     /// operation (``DocumentedRouter``); ``MethodNotAllowedMiddleware`` turns a known path's unserved method into `405`.
-    public func makeRouter() -> Router<BasicRequestContext> {
+    public func makeRouter() -> Router<BasicRequestContext> { makeRoutes().router }
+
+    /// ``makeRouter()``'s router with the operations its routes were registered with.
+    func makeRoutes() -> DocumentedRouter {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: AccessMiddleware(policy: access))
@@ -101,7 +104,7 @@ public final class APIServer: Sendable {
         addDocumentationRoutes(to: routes)
         addDashboardRoutes(to: routes)
         router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))  // last: it sees unmatched requests only
-        return router
+        return routes
     }
 
     /// The port the HTTP server listens on, once ``run(onListening:)`` has bound it; nil before.
