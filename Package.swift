@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 //
 // RaceLab: a laboratory for the "last item" race.
 //
@@ -10,7 +10,8 @@
 //   RaceLabPipeline      the road a purchase takes: strategies, worker, stampede runner, invariants, dead letters
 //   RaceLabLab           this machine's lab: servers, local worker pool and API server, chaos, bench
 //   RaceLabExperiments   matrices: specs, result store, matrix reports, compare
-//   RaceLabServer        the HTTP front door (Hummingbird): purchases in, outcomes out, items, metrics (swift-prometheus)
+//   RaceLabServer        the HTTP front door (Hummingbird): purchases in, outcomes out, items, metrics (swift-prometheus),
+//                        the OpenAPI document built from the routes (OpenAPIKit)
 //   RaceLabCommandLine   what both executables parse and print: the lab options, writable paths, one-line errors
 //   racelab              the command line (RaceLabCLI); `racelab serve` runs racelab-server
 //   racelab-server       the HTTP server's executable (RaceLabServerCLI): the only one built on Hummingbird and
@@ -35,6 +36,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // traits: [] leaves out ExternalLoading (loading external references): only documents are built here.
+        .package(url: "https://github.com/mattpolzin/OpenAPIKit", from: "6.4.0", traits: []),
     ],
     targets: [
         .systemLibrary(
@@ -106,6 +109,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "OpenAPIKit30", package: "OpenAPIKit"),
             ]
         ),
         .target(

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import OpenAPIKit30
 import RaceLabCore
 import RaceLabPipeline
 
@@ -11,8 +12,8 @@ extension APIServer {
     /// for every strategy (more than 10,000 buyers could ever buy anyway).
     static let stampedeStock: ClosedRange<Int64> = 0...Int64(Schema.maxUnitRows)
 
-    func addDashboardRoutes(to router: Router<BasicRequestContext>) {
-        router.get("/") { _, _ in
+    func addDashboardRoutes(to routes: DocumentedRouter) {
+        routes.get("/", Self.dashboardOperation) { _, _ in
             // The first numbers are in the page itself, so it shows them as soon as it is parsed (a browser
             // dumping the DOM at load sees them); without the database the page fetches them later.
             let initial = (try? await self.stats()).flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
@@ -30,9 +31,9 @@ extension APIServer {
                 body: ResponseBody(byteBuffer: ByteBuffer(string: html))
             )
         }
-        router.get("/stats") { _, _ in try jsonResponse(try await self.stats()) }
-        router.post("/stampedes") { request, _ in try await self.fireStampede(request) }
-        router.get("/stampedes/last/story") { _, _ in
+        routes.get("/stats", Self.statsOperation) { _, _ in try jsonResponse(try await self.stats()) }
+        routes.post("/stampedes", Self.stampedeOperation) { request, _ in try await self.fireStampede(request) }
+        routes.get("/stampedes/last/story", Self.storyOperation) { _, _ in
             let told = try self.lastStampedeStory()
             return try jsonResponse([
                 "strategy": told.story.strategy.rawValue,
@@ -43,6 +44,100 @@ extension APIServer {
             ])
         }
     }
+
+    static let dashboardOperation = OpenAPI.Operation(
+        summary: "The live dashboard",
+        description: "Items with live stock, sold against initial stock (an oversell flagged), outcome counters and latency percentiles, "
+            + "updated over /events; forms to reset an item and fire a demo stampede. Self-contained HTML.",
+        responses: [200: APIDoc.text("HTML", .html)]
+    )
+
+    static let statsOperation = OpenAPI.Operation(
+        summary: "Outcome counters, latency percentiles and every item",
+        description: "Counts the purchases this server accepted, and apart from them the purchases it forwarded for harness runs. "
+            + "latencyMs runs from publish to the worker's commit (HdrHistogram); items are at most 1000, by id.",
+        responses: [
+            200: APIDoc.json("The numbers the dashboard shows", APIDoc.schema("Stats")),
+            503: .problem,
+        ]
+    )
+
+    static let storyOperation = OpenAPI.Operation(
+        summary: "How the last demo stampede raced",
+        description: "Told from the attempts the workers traced (a demo stampede's purchases ask for a trace): the first lost update step "
+            + "by step, the lock queue, the conflicts (racelab explain's story), and the swimlane timeline as SVG. 404 before the first "
+            + "stampede; 409 while some of its purchases have no outcome yet.",
+        responses: [
+            200: APIDoc.json(
+                "The story",
+                .object(
+                    properties: [
+                        "strategy": APIDoc.schema("Strategy"),
+                        "attempts": .integer(minimum: (0, exclusive: false)),
+                        "lines": .array(items: .string),
+                        "lostUpdates": .integer(minimum: (0, exclusive: false)),
+                        "svg": .string(description: "a self-contained SVG timeline, one lane per database session"),
+                    ]
+                )
+            ),
+            404: .problem,
+            409: .problem,
+        ]
+    )
+
+    static let stampedeOperation = OpenAPI.Operation(
+        summary: "Fire a demo stampede",
+        description: "Resets the item to the given stock (deleting its orders), then publishes one purchase per buyer (buyers 1...n) with "
+            + "publisher confirms, server side. Outcomes arrive on /events and count in /stats. One at a time: while the last stampede's "
+            + "purchases are neither settled nor past the pending deadline, 409.",
+        requestBody: APIDoc.body(
+            .object(
+                properties: [
+                    "strategy": APIDoc.schema("Strategy"),
+                    "buyers": .integer(
+                        maximum: (Int(stampedeBuyers.upperBound), exclusive: false),
+                        minimum: (Int(stampedeBuyers.lowerBound), exclusive: false)
+                    ),
+                    "stock": .integer(
+                        maximum: (Int(stampedeStock.upperBound), exclusive: false),
+                        minimum: (Int(stampedeStock.lowerBound), exclusive: false)
+                    ),
+                    "itemId": .integer(format: .int64, required: false, minimum: (1, exclusive: false), defaultValue: 1),
+                    "thinkMs": .integer(
+                        required: false,
+                        description: "above \(openThinkLimit) only with the API token (403)",
+                        maximum: (PurchaseRequest.thinkRange.upperBound, exclusive: false),
+                        minimum: (PurchaseRequest.thinkRange.lowerBound, exclusive: false),
+                        defaultValue: 0
+                    ),
+                    "isolation": APIDoc.schema("Isolation", required: false),
+                ],
+                additionalProperties: .a(false)
+            )
+        ),
+        responses: [
+            202: APIDoc.json(
+                "Every purchase was confirmed by RabbitMQ",
+                .object(
+                    properties: [
+                        "requestIds": .array(items: .string(format: .extended(.uuid))),
+                        "count": .integer,
+                        "itemId": .integer(format: .int64),
+                        "strategy": APIDoc.schema("Strategy"),
+                        "runId": .string(format: .extended(.uuid)),
+                    ]
+                )
+            ),
+            400: .problem,
+            401: .unauthorized,
+            403: .problem,
+            409: .problem,
+            413: .problem,
+            415: .problem,
+            422: .problem,
+            503: .problem,
+        ]
+    )
 
     /// How the last demo stampede raced, told from its traced attempts (`racelab explain`'s story and
     /// timeline): `404` before the first, `409` while some of its purchases have no outcome yet.

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import OpenAPIKit30
 import Postgres
 import RaceLabCore
 import RaceLabPipeline
@@ -9,15 +10,15 @@ extension APIServer {
     /// Stock a reset may set: the column is a 32-bit integer.
     static let stockRange: ClosedRange<Int64> = 0...1_000_000_000
 
-    func addItemRoutes(to router: Router<BasicRequestContext>) {
-        router.get("/items") { _, _ in
+    func addItemRoutes(to routes: DocumentedRouter) {
+        routes.get("/items", Self.itemsOperation) { _, _ in
             try jsonResponse(["items": try await self.allItems()])
         }
-        router.get("/items/{id}") { _, context in
+        routes.get("/items/{id}", Self.itemOperation) { _, context in
             let id = try Self.itemId(context)
             return try await self.itemResponse(id)
         }
-        router.post("/items/{id}/reset") { request, context in
+        routes.post("/items/{id}/reset", Self.resetItemOperation) { request, context in
             let id = try Self.itemId(context)
             let body = try await JSONBody(request, fields: ["stock", "version"])
             let stock = try body.integer("stock") ?? 0
@@ -30,6 +31,53 @@ extension APIServer {
             return try await self.itemResponse(id)
         }
     }
+
+    static let itemsOperation = OpenAPI.Operation(
+        summary: "Every item (up to 1000) with its stock and sales",
+        responses: [
+            200: APIDoc.json("The items", .object(properties: ["items": .array(items: APIDoc.schema("Item"))])),
+            503: .problem,
+        ]
+    )
+
+    static let itemOperation = OpenAPI.Operation(
+        summary: "One item",
+        parameters: [APIDoc.itemId],
+        responses: [
+            200: APIDoc.json("The item", APIDoc.schema("Item")),
+            400: .problem,
+            404: .problem,
+            422: .problem,
+            503: .problem,
+        ]
+    )
+
+    static let resetItemOperation = OpenAPI.Operation(
+        summary: "Create or reset an item: set its stock and version, delete its orders",
+        parameters: [APIDoc.itemId],
+        requestBody: APIDoc.body(
+            .object(
+                properties: [
+                    "stock": .integer(
+                        maximum: (Int(stockRange.upperBound), exclusive: false),
+                        minimum: (Int(stockRange.lowerBound), exclusive: false)
+                    ),
+                    "version": .integer(format: .int64, required: false, minimum: (0, exclusive: false), defaultValue: 0),
+                ],
+                additionalProperties: .a(false)
+            )
+        ),
+        responses: [
+            200: APIDoc.json("The item after the reset", APIDoc.schema("Item")),
+            400: .problem,
+            401: .unauthorized,
+            403: .problem,
+            413: .problem,
+            415: .problem,
+            422: .problem,
+            503: .problem,
+        ]
+    )
 
     /// Creates or resets the item (stock, initial stock, version; its orders deleted; unit rows for a
     /// strategy that keeps them) and broadcasts its stock.

@@ -1,9 +1,10 @@
 import Hummingbird
+import OpenAPIKit30
 
 /// `GET /events` (Server-Sent Events, at most `maxEventSubscribers` at once) and `GET /metrics` (Prometheus).
 extension APIServer {
-    func addObservabilityRoutes(to router: Router<BasicRequestContext>) {
-        router.get("/events") { _, _ in
+    func addObservabilityRoutes(to routes: DocumentedRouter) {
+        routes.get("/events", Self.eventsOperation) { _, _ in
             guard let events = self.ledger.subscribe() else {
                 throw ProblemDetails.unavailable("\(self.ledger.maxSubscribers) event streams are open already; close one or retry")
             }
@@ -20,7 +21,7 @@ extension APIServer {
                 body: body
             )
         }
-        router.get("/metrics") { _, _ in
+        routes.get("/metrics", Self.metricsOperation) { _, _ in
             let depth = try? await self.broker.queueDepth()
             return Response(
                 status: .ok,
@@ -29,4 +30,37 @@ extension APIServer {
             )
         }
     }
+
+    static let eventsOperation = OpenAPI.Operation(
+        summary: "Live Server-Sent Events",
+        description: "event: outcome, data: the worker's outcome message (JSON), for every purchase this server accepted; event: stock, "
+            + "data: {itemId, stock} after a purchase or a reset; a comment line every 15 s. At most a bounded number of streams are open at once.",
+        responses: [
+            200: .response(
+                OpenAPI.Response(
+                    description: "An endless event stream",
+                    content: [
+                        .eventStream: OpenAPI.Content(
+                            schema: .object(
+                                description: "One event",
+                                properties: [
+                                    "event": .string(allowedValues: "outcome", "stock"),
+                                    "data": .string(description: "JSON: the outcome message, or {itemId, stock}"),
+                                ]
+                            )
+                        )
+                    ]
+                )
+            ),
+            503: .problem,
+        ]
+    )
+
+    static let metricsOperation = OpenAPI.Operation(
+        summary: "Prometheus metrics",
+        description: "racelab_purchases_total{strategy,outcome}, racelab_purchase_latency_seconds (histogram, publish to commit), "
+            + "racelab_purchases_accepted_total, racelab_purchases_forwarded_total (harness runs' purchases), "
+            + "racelab_purchases_unavailable_total, racelab_purchases_pending, racelab_purchases_unknown, racelab_queue_depth, racelab_broker_up.",
+        responses: [200: APIDoc.text("Prometheus text format 0.0.4", .txt)]
+    )
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import OpenAPIKit30
 import Postgres
 import RaceLabCore
 import RaceLabPipeline
@@ -12,10 +13,55 @@ extension APIServer {
 
     static let purchaseFields = ["itemId", "buyerId", "quantity", "strategy", "thinkMs", "isolation", "requestId", "runId", "gated"]
 
-    func addPurchaseRoutes(to router: Router<BasicRequestContext>) {
-        router.post("/purchases") { request, _ in try await self.submitPurchase(request) }
-        router.get("/purchases/{id}") { _, context in try self.purchaseStatus(context.parameters.get("id") ?? "") }
+    func addPurchaseRoutes(to routes: DocumentedRouter) {
+        routes.post("/purchases", Self.submitPurchaseOperation) { request, _ in try await self.submitPurchase(request) }
+        routes.get("/purchases/{id}", Self.purchaseStatusOperation) { _, context in try self.purchaseStatus(context.parameters.get("id") ?? "") }
     }
+
+    static let submitPurchaseOperation = OpenAPI.Operation(
+        summary: "Submit a purchase",
+        description: "Validates the request, publishes it persistent to racelab.purchases and answers once RabbitMQ confirmed it. "
+            + "A requestId the server knows makes the request a replay: the same body is answered 202 with where that purchase stands "
+            + "now (published again when its status is unknown); a different body is 422.",
+        requestBody: APIDoc.body(APIDoc.schema("PurchaseSubmission")),
+        responses: [
+            202: .response(
+                OpenAPI.Response(
+                    description: "Accepted: the broker holds the request (or, for a replay, it was taken before); follow Location for the outcome.",
+                    headers: ["Location": .header(OpenAPI.Header(schema: .string, description: "/purchases/{id}"))],
+                    content: APIDoc.json(APIDoc.schema("PurchaseAccepted"))
+                )
+            ),
+            400: .problem,
+            401: .unauthorized,
+            403: .problem,
+            409: .problem,
+            413: .problem,
+            415: .problem,
+            422: .problem,
+            503: .response(
+                OpenAPI.Response(
+                    description: "RabbitMQ could not take the purchase (nothing published: retry), or did not confirm it: then the problem "
+                        + "carries its requestId and Location, its status is unknown, and the same body may be sent again.",
+                    headers: [
+                        "Location": .header(OpenAPI.Header(schema: .string, description: "/purchases/{id}, when the purchase was kept")),
+                        "Retry-After": .header(OpenAPI.Header(schema: .integer)),
+                    ],
+                    content: APIDoc.problemJSON
+                )
+            ),
+        ]
+    )
+
+    static let purchaseStatusOperation = OpenAPI.Operation(
+        summary: "A purchase's status",
+        parameters: [.parameter(name: "id", context: .path, schema: .string(format: .extended(.uuid)))],
+        responses: [
+            200: APIDoc.json("The status", APIDoc.schema("PurchaseStatus")),
+            400: .problem,
+            404: .problem,
+        ]
+    )
 
     /// Validates the body, publishes the request with a confirm and answers `202` with its id.
     ///

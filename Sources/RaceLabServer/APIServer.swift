@@ -88,19 +88,23 @@ public final class APIServer: Sendable {
         database.waitUntilFinished()
     }
 
-    /// The routes, behind ``ProblemMiddleware`` and ``AccessMiddleware``; ``MethodNotAllowedMiddleware``
-    /// turns a known path's unserved method into `405`.
-    public func makeRouter() -> Router<BasicRequestContext> {
+    /// The routes, behind ``ProblemMiddleware`` and ``AccessMiddleware``, each registered with its OpenAPI
+    /// operation (``DocumentedRouter``); ``MethodNotAllowedMiddleware`` turns a known path's unserved method into `405`.
+    public func makeRouter() -> Router<BasicRequestContext> { makeRoutes().router }
+
+    /// ``makeRouter()``'s router with the operations its routes were registered with.
+    func makeRoutes() -> DocumentedRouter {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: AccessMiddleware(policy: access))
-        addPurchaseRoutes(to: router)
-        addItemRoutes(to: router)
-        addObservabilityRoutes(to: router)
-        addDocumentationRoutes(to: router)
-        addDashboardRoutes(to: router)
+        let routes = DocumentedRouter(router: router)
+        addPurchaseRoutes(to: routes)
+        addItemRoutes(to: routes)
+        addObservabilityRoutes(to: routes)
+        addDocumentationRoutes(to: routes)
+        addDashboardRoutes(to: routes)
         router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))  // last: it sees unmatched requests only
-        return router
+        return routes
     }
 
     /// The port the HTTP server listens on, once ``run(onListening:)`` has bound it; nil before.
