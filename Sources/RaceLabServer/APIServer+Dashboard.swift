@@ -115,7 +115,7 @@ extension APIServer {
                 additionalProperties: .a(false)
             )
         ),
-        responses: [
+        responses: APIDoc.bodyResponses([
             202: APIDoc.json(
                 "Every purchase was confirmed by RabbitMQ",
                 .object(
@@ -128,15 +128,9 @@ extension APIServer {
                     ]
                 )
             ),
-            400: .problem,
-            401: .unauthorized,
-            403: .problem,
             409: .problem,
-            413: .problem,
-            415: .problem,
-            422: .problem,
             503: .problem,
-        ]
+        ])
     )
 
     /// How the last demo stampede raced, told from its traced attempts (`racelab explain`'s story and

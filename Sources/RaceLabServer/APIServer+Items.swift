@@ -67,16 +67,10 @@ extension APIServer {
                 additionalProperties: .a(false)
             )
         ),
-        responses: [
+        responses: APIDoc.bodyResponses([
             200: APIDoc.json("The item after the reset", APIDoc.schema("Item")),
-            400: .problem,
-            401: .unauthorized,
-            403: .problem,
-            413: .problem,
-            415: .problem,
-            422: .problem,
             503: .problem,
-        ]
+        ])
     )
 
     /// Creates or resets the item (stock, initial stock, version; its orders deleted; unit rows for a

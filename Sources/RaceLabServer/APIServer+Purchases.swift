@@ -24,7 +24,7 @@ extension APIServer {
             + "A requestId the server knows makes the request a replay: the same body is answered 202 with where that purchase stands "
             + "now (published again when its status is unknown); a different body is 422.",
         requestBody: APIDoc.body(APIDoc.schema("PurchaseSubmission")),
-        responses: [
+        responses: APIDoc.bodyResponses([
             202: .response(
                 OpenAPI.Response(
                     description: "Accepted: the broker holds the request (or, for a replay, it was taken before); follow Location for the outcome.",
@@ -32,13 +32,7 @@ extension APIServer {
                     content: APIDoc.json(APIDoc.schema("PurchaseAccepted"))
                 )
             ),
-            400: .problem,
-            401: .unauthorized,
-            403: .problem,
             409: .problem,
-            413: .problem,
-            415: .problem,
-            422: .problem,
             503: .response(
                 OpenAPI.Response(
                     description: "RabbitMQ could not take the purchase (nothing published: retry), or did not confirm it: then the problem "
@@ -50,7 +44,7 @@ extension APIServer {
                     content: APIDoc.problemJSON
                 )
             ),
-        ]
+        ])
     )
 
     static let purchaseStatusOperation = OpenAPI.Operation(

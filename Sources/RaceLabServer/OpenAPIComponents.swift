@@ -54,6 +54,15 @@ enum APIDoc {
     /// `{"$ref": "#/components/parameters/ItemId"}`.
     static let itemId: Either<JSONReference<OpenAPI.Parameter>, OpenAPI.Parameter> = .reference(.component(named: "ItemId"))
 
+    /// A `POST`'s responses: `own`, and what every `POST` with a JSON body may answer before its handler
+    /// decides (the access and body checks): 400 malformed, 401 no token, 403 another origin or a field only
+    /// the token may set, 413 too large, 415 not JSON, 422 an invalid value.
+    static func bodyResponses(_ own: OpenAPI.Response.Map) -> OpenAPI.Response.Map {
+        var responses: OpenAPI.Response.Map = [400: .problem, 401: .unauthorized, 403: .problem, 413: .problem, 415: .problem, 422: .problem]
+        responses.merge(own) { _, own in own }
+        return responses
+    }
+
     /// A required `application/json` request body.
     static func body(_ schema: JSONSchema) -> OpenAPI.Request {
         OpenAPI.Request(content: json(schema), required: true)
