@@ -5,6 +5,7 @@
 // Layers, bottom up; each target depends only on targets above it in this list:
 //   CLibPQ, CRabbitMQ    system libraries (module map + shim header), nothing else
 //   Postgres, AMQP       thin, domain-free Swift wrappers over them
+//   ContentHash          a stable hash for names (FNV-1a): a sandbox's /tmp folder, a strategy file's version
 //   Sandbox              local PostgreSQL + RabbitMQ servers under .racelab/ (the embedded default)
 //   RaceLabCore          what every layer speaks: requests, outcomes, names, topology, schema, run report
 //   RaceLabPipeline      the road a purchase takes: strategies, worker, stampede runner, invariants, dead letters
@@ -52,7 +53,8 @@ let package = Package(
         ),
         .target(name: "Postgres", dependencies: ["CLibPQ"]),
         .target(name: "AMQP", dependencies: ["CRabbitMQ"]),
-        .target(name: "Sandbox", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "ContentHash"),
+        .target(name: "Sandbox", dependencies: ["ContentHash", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "RaceLabCore",
             dependencies: [
@@ -67,7 +69,7 @@ let package = Package(
                 "RaceLabCore",
                 "Postgres",
                 "AMQP",
-                "Sandbox",
+                "ContentHash",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),
@@ -129,6 +131,7 @@ let package = Package(
                 "RaceLabLab",
                 "RaceLabExperiments",
                 "RaceLabCommandLine",
+                "ContentHash",
                 "Postgres",
                 "Sandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -156,7 +159,7 @@ let package = Package(
             ],
             path: "Tests/LabTestSupport"
         ),
-        .testTarget(name: "RaceLabTests", dependencies: ["RaceLabCore", "RaceLabPipeline", "RaceLabLab", "RaceLabExperiments"]),
+        .testTarget(name: "RaceLabTests", dependencies: ["ContentHash", "RaceLabCore", "RaceLabPipeline", "RaceLabLab", "RaceLabExperiments"]),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP", "LabTestSupport"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox"]),
         .testTarget(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ContentHash
 import Foundation
 import Logging
 import RaceLabCommandLine

@@ -1,7 +1,7 @@
+import ContentHash
 import Foundation
 import Postgres
 import RaceLabCore
-import Sandbox
 
 /// A strategy a user wrote as data: SQL steps run in one transaction, read from a YAML file (see the
 /// README's "Strategies you write") and registered in the database, where every worker — local or on
