@@ -90,9 +90,15 @@ enum APIDoc {
 
     // MARK: Schemas
 
-    private static let isolation = JSONSchema.string(
-        description: "The isolation level the strategy's transactions run at; the strategy's own default when absent.",
-        allowedValues: IsolationLevel.allCases.map { AnyCodable($0.rawValue) }
+    /// A string whose values are `Values`' raw values: the document follows the enum the code uses.
+    private static func string<Values: CaseIterable & RawRepresentable>(of _: Values.Type, description: String? = nil) -> JSONSchema
+    where Values.RawValue == String {
+        .string(description: description, allowedValues: Values.allCases.map { AnyCodable($0.rawValue) })
+    }
+
+    private static let isolation = string(
+        of: IsolationLevel.self,
+        description: "The isolation level the strategy's transactions run at; the strategy's own default when absent."
     )
 
     private static let strategyInfo = JSONSchema.object(
@@ -102,10 +108,10 @@ enum APIDoc {
             "summary": .string,
             "tradeoff": .string,
             "isolation": schema("Isolation"),
-            "delivery": .string(allowedValues: "shared", "serialized-by-item"),
-            "stock": .string(allowedValues: "item-row", "unit-rows"),
+            "delivery": string(of: StrategyTraits.Delivery.self),
+            "stock": string(of: StrategyTraits.Stock.self),
             "batches": .boolean,
-            "expectation": .string(allowedValues: "exact", "oversells", "unknown"),
+            "expectation": string(of: StrategyTraits.Expectation.self),
             "version": .string(required: false, description: "strategies from files: the registered version"),
         ]
     )

@@ -4,7 +4,7 @@ import Postgres
 /// the harness and the invariant checker.
 public struct StrategyTraits: Sendable, Equatable {
     /// How requests reach the workers.
-    public enum Delivery: String, Sendable, Equatable, Codable {
+    public enum Delivery: String, Sendable, Equatable, Codable, CaseIterable {
         /// `racelab.purchases`: any consumer serves any request.
         case shared
         /// One of the shard queues, chosen by item (`item mod shards`), each with a single active
@@ -13,7 +13,7 @@ public struct StrategyTraits: Sendable, Equatable {
     }
 
     /// Where a strategy keeps the stock, and so where the remaining stock is read.
-    public enum Stock: String, Sendable, Equatable, Codable {
+    public enum Stock: String, Sendable, Equatable, Codable, CaseIterable {
         /// `items.stock`.
         case itemRow = "item-row"
         /// One row per unit in `item_units`; a unit is free while its `request_id` is null.
@@ -22,7 +22,7 @@ public struct StrategyTraits: Sendable, Equatable {
 
     /// What a run of the strategy should show, for notes and the demo (never for the invariants,
     /// which are checked the same way for every strategy).
-    public enum Expectation: String, Sendable, Equatable, Codable {
+    public enum Expectation: String, Sendable, Equatable, Codable, CaseIterable {
         /// Never sells more than the stock.
         case exact
         /// Oversells under contention: meant to.
